@@ -1,0 +1,154 @@
+"""Loading qsat's CUDA kernels (CuPy), and building them for the host (tests).
+
+Each ``kernels/NAME.cu`` is element-wise and written against ``qsat_cuda.cuh``:
+
+* :func:`module` compiles it with CuPy's ``RawModule`` (NVRTC), memoised per
+  device, for the ``cupy`` backend;
+* :func:`compile_ptx` compiles it with the machine's ``nvcc`` for a given
+  architecture (CI proves every kernel builds for sm_80 and sm_90);
+* :func:`host_library` compiles the same source with the host C++ compiler into a
+  shared library loaded through :mod:`ctypes`, so tests run the kernel body itself
+  against its NumPy twin on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ._paths import kernels_dir
+
+#: Device architectures every kernel must compile for (A100, H100/H200).
+PTX_ARCHS = ("sm_80", "sm_90")
+_THREADS = 256
+
+
+def kernel_names() -> list[str]:
+    """Names of all kernels shipped in ``kernels/`` (without ``.cu``)."""
+    return sorted(p.stem for p in kernels_dir().glob("*.cu"))
+
+
+def source(name: str) -> str:
+    return (kernels_dir() / f"{name}.cu").read_text()
+
+
+def _source_digest(name: str) -> str:
+    """Hash of a kernel and every header it may include."""
+    h = hashlib.sha256()
+    for path in sorted(kernels_dir().glob("*.cuh")) + [kernels_dir() / f"{name}.cu"]:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@cache
+def _module_for_device(name: str, device_id: int):
+    import cupy
+
+    with cupy.cuda.Device(device_id):
+        return cupy.RawModule(
+            code=source(name),
+            options=("-I" + str(kernels_dir()), "--std=c++17"),
+        )
+
+
+def module(name: str):
+    """The compiled CuPy ``RawModule`` for kernel ``name`` on the current device."""
+    import cupy
+
+    return _module_for_device(name, cupy.cuda.Device().id)
+
+
+def launch(name: str, function: str, n: int, args: tuple) -> None:
+    """Launch an element-wise kernel over ``n`` elements (grid-stride loop)."""
+    import cupy
+
+    kernel = module(name).get_function(function)
+    if n == 0:
+        return
+    sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
+    blocks = int(min((n + _THREADS - 1) // _THREADS, sm * 32))
+    kernel((blocks,), (_THREADS,), args)
+
+
+def nvcc() -> str | None:
+    """Path of the nvcc compiler, or None."""
+    found = shutil.which("nvcc")
+    if found:
+        return found
+    for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if root and Path(root, "bin", "nvcc").exists():
+            return str(Path(root, "bin", "nvcc"))
+    return None
+
+
+def compile_ptx(name: str, arch: str, out_dir: Path) -> Path:
+    """Compile kernel ``name`` to PTX for ``arch`` with nvcc; returns the PTX path."""
+    compiler = nvcc()
+    if compiler is None:
+        raise RuntimeError("nvcc not found (set CUDA_HOME or put nvcc on PATH)")
+    out = Path(out_dir) / f"{name}.{arch}.ptx"
+    cmd = [compiler, "-ptx", f"-arch={arch}", "--std=c++17", "-I", str(kernels_dir()),
+           str(kernels_dir() / f"{name}.cu"), "-o", str(out)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"nvcc failed for {name} ({arch}):\n{result.stderr}")
+    return out
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("QSAT_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"qsat-{os.getuid()}")
+    path = Path(root) / "host-kernels"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@cache
+def host_library(name: str) -> ctypes.CDLL:
+    """Kernel ``name`` built for the host (g++ -O2), loaded with ctypes.
+
+    Every ``QSAT_GLOBAL`` kernel becomes an ``extern "C"`` function of the same name
+    and arguments that loops over all elements. Built once per source digest.
+    """
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        raise RuntimeError("no host C++ compiler (g++) to build kernels for the host")
+    lib = _cache_dir() / f"{name}-{_source_digest(name)}.so"
+    if not lib.exists():
+        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        cmd = [compiler, "-x", "c++", "-std=c++17", "-O2", "-fno-fast-math", "-ffp-contract=off",
+               "-shared", "-fPIC", "-I", str(kernels_dir()),
+               str(kernels_dir() / f"{name}.cu"), "-o", str(tmp), "-lm"]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"host build of kernel {name} failed:\n{result.stderr}")
+        os.replace(tmp, lib)
+    return ctypes.CDLL(str(lib))
+
+
+def host_call(name: str, function: str, *args) -> None:
+    """Call a host-built kernel; NumPy arrays are passed by pointer (C-contiguous).
+
+    Integers are passed as ``long long`` and floats as ``double``, matching the
+    ``long long n`` / ``double`` convention of qsat kernels' scalar arguments.
+    """
+    c_args = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            if not a.flags.c_contiguous:
+                raise ValueError(f"{function}: arrays passed to host kernels must be C-contiguous")
+            c_args.append(ctypes.c_void_p(a.ctypes.data))
+        elif isinstance(a, (int, np.integer)):
+            c_args.append(ctypes.c_longlong(int(a)))
+        elif isinstance(a, (float, np.floating)):
+            c_args.append(ctypes.c_double(float(a)))
+        else:
+            raise TypeError(f"{function}: cannot pass {type(a).__name__} to a host kernel")
+    getattr(host_library(name), function)(*c_args)

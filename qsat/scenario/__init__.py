@@ -1,0 +1,118 @@
+"""Scenario files: TOML, validated on load, with errors that name the field.
+
+>>> from qsat.scenario import loads
+>>> s = loads('''
+... [time]
+... start = "2024-03-01T00:00:00Z"
+... duration = "1 d"
+... step = "1 s"
+... [[satellites]]
+... name = "ISS"
+... [[ground_stations]]
+... name = "Tenerife"
+... ''')
+>>> s.time.duration
+86400.0
+
+A later stage adds its own section: define it as a :class:`~qsat.scenario.types.Section`
+in the stage's package and add one optional field to :class:`Scenario`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+
+from ..errors import QsatInputError
+from .orbit import Constraints, GroundStationSpec, PassEngine, SatelliteSpec, TimeWindow
+from .types import Section
+
+
+class Scenario(Section):
+    """A whole scenario file. Sections other than ``time``, ``satellites`` and
+    ``ground_stations`` are optional and enable the corresponding stage."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(default=0, ge=0, lt=2**64)
+    time: TimeWindow
+    satellites: list[SatelliteSpec] = Field(min_length=1)
+    ground_stations: list[GroundStationSpec] = Field(min_length=1)
+    constraints: Constraints = Constraints()
+    engine: PassEngine = PassEngine()
+
+    # Where the file was read from: relative paths inside it resolve against this.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve_path(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def digest(self) -> str:
+        """SHA-256 of the validated scenario (canonical JSON): its identity in provenance."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _field_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        elif item.startswith("function-") or item in ("tagged-union",):
+            continue
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "scenario"
+
+
+def _first_error(exc: ValidationError) -> QsatInputError:
+    err = exc.errors(include_url=False)[0]
+    field = _field_path(err["loc"])
+    kind = err["type"]
+    value = err.get("input")
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "extra_forbidden":
+        return QsatInputError(field, value, "no such key here (misspelt? see docs/scenario.md)")
+    if kind == "missing":
+        return QsatInputError(field, "missing", "this required key to be given")
+    if isinstance(value, dict):
+        value = "{...}"
+    return QsatInputError(field, value, msg[0].lower() + msg[1:] if msg else "a valid value")
+
+
+def from_dict(data: dict, base_dir: Path | str = ".") -> Scenario:
+    """Validate a scenario given as a dict (e.g. parsed TOML)."""
+    try:
+        return Scenario.model_validate({**data, "base_dir": Path(base_dir)})
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+
+
+def loads(text: str, base_dir: Path | str = ".") -> Scenario:
+    """Parse and validate scenario TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise QsatInputError("scenario", f"TOML syntax error ({exc})", "a valid TOML file") from None
+    if "base_dir" in data:
+        raise QsatInputError("base_dir", data["base_dir"], "no such key here (misspelt? see docs/scenario.md)")
+    return from_dict(data, base_dir)
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; relative paths in it resolve against its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise QsatInputError("scenario", str(path), "an existing scenario file (.toml)")
+    return loads(path.read_text(encoding="utf-8"), base_dir=path.parent)
+
+
+__all__ = ["Scenario", "Section", "TimeWindow", "SatelliteSpec", "GroundStationSpec",
+           "Constraints", "PassEngine", "load", "loads", "from_dict"]
