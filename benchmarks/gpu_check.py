@@ -1,0 +1,111 @@
+"""One call on a GPU machine: every GPU agreement test and every GPU benchmark.
+
+Usage (on the device machine, from the repository root)::
+
+    python benchmarks/gpu_check.py --out $OUT/gpu_check.json [--budget-s 420]
+
+Runs ``pytest -m gpu`` (the real-kernel agreement tests), then each module in
+``benchmarks/gpu_checks/`` (each exposes ``run(budget_s) -> dict``), and writes one
+JSON file with the card's name (from the driver), the date, and every figure.
+Commit that file under ``benchmarks/results/`` as ``gpu_check_<card>_<date>.json``.
+Without a GPU it writes a file saying so and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def card_info() -> dict:
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    return {
+        "name": props["name"].decode() if isinstance(props["name"], bytes) else props["name"],
+        "compute_capability": f"{props['major']}.{props['minor']}",
+        "multiprocessors": props["multiProcessorCount"],
+        "memory_bytes": props["totalGlobalMem"],
+        "driver_version": cupy.cuda.runtime.driverGetVersion(),
+        "runtime_version": cupy.cuda.runtime.runtimeGetVersion(),
+        "cupy_version": cupy.__version__,
+    }
+
+
+def measured_bandwidth_bytes_s(n_bytes: int = 1 << 30) -> float:
+    """Device-to-device copy bandwidth (read + write), best of 5: the roofline's memory leg."""
+    import cupy
+
+    a = cupy.empty(n_bytes // 8, dtype=cupy.float64)
+    b = cupy.empty_like(a)
+    best = float("inf")
+    for _ in range(5):
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        cupy.copyto(b, a)
+        stop.record()
+        stop.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+    return 2 * a.nbytes / best
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_check.json")
+    parser.add_argument("--budget-s", type=float, default=420.0, help="time for the benchmark modules")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    result = {"date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    from qsat.backend import gpu_available
+
+    if not gpu_available():
+        result["error"] = "no usable CUDA device (CuPy missing or no GPU)"
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(result["error"])
+        return 1
+    result["card"] = card_info()
+    result["bandwidth_bytes_s"] = measured_bandwidth_bytes_s()
+
+    t0 = time.perf_counter()
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider",
+                            str(ROOT / "tests")], capture_output=True, text=True, cwd=ROOT)
+    result["gpu_tests"] = {"returncode": tests.returncode, "seconds": time.perf_counter() - t0,
+                           "summary": tests.stdout.strip().splitlines()[-1:] if tests.stdout else [],
+                           "failures": tests.stdout[-4000:] if tests.returncode else ""}
+
+    modules = sorted((ROOT / "benchmarks" / "gpu_checks").glob("*.py"))
+    per_module = args.budget_s / max(len(modules), 1)
+    result["benchmarks"] = {}
+    for path in modules:
+        if path.name.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"gpu_checks.{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        t = time.perf_counter()
+        try:
+            spec.loader.exec_module(mod)
+            figures = mod.run(per_module)
+        except Exception:
+            figures = {"error": traceback.format_exc()[-3000:]}
+        figures["seconds"] = time.perf_counter() - t
+        result["benchmarks"][path.stem] = figures
+        print(path.stem, json.dumps(figures)[:400], flush=True)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if tests.returncode in (0, 5) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
