@@ -49,6 +49,7 @@ class Run:
     products: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     data_versions: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)  # in-memory objects shared between stages, not written
 
     def warn(self, message: str) -> None:
         """Record a warning in the result and show it to the user."""

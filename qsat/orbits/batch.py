@@ -1,0 +1,188 @@
+"""The batched pass engine: vectorised SGP4, coarse screening, exact refinement.
+
+For every satellite, all stations are screened together on a coarse grid
+(``coarse_step_s``, 30 s by default) where elevation *and its time derivative* are
+computed exactly (``geometry.topocentric_pairs``). Then:
+
+* a pass culminates where the elevation rate changes sign from + to − between two
+  coarse samples — found from the exact rate, so a pass whose whole visible arc
+  falls between two samples is still found; the culmination is bisected on the
+  sign of the rate;
+* rise and set lie in the coarse interval where the elevation crosses the mask on
+  either side of the culmination, and are bisected on ``elevation - mask``.
+
+This assumes at most one elevation extremum per coarse interval, true for any
+orbit whose period exceeds ~20 coarse steps (10 min at 30 s). Bisection runs to
+``BISECT_TOL_S``; every evaluation is a full SGP4 + geometry evaluation, so the
+result is exact to that tolerance rather than an interpolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import topocentric
+from .propagate import propagate_many, propagate_one
+from .timebase import TimeGrid
+
+BISECT_TOL_S = 1e-3
+
+
+@dataclass
+class PassRecords:
+    """Found passes, one entry per pass (times in seconds after the grid start)."""
+
+    sat: np.ndarray
+    sta: np.ndarray
+    t_rise: np.ndarray
+    t_culm: np.ndarray
+    t_set: np.ndarray
+    el_max_rad: np.ndarray
+    rise_observed: np.ndarray
+    set_observed: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list["PassRecords"]) -> "PassRecords":
+        if not parts:
+            empty = np.zeros(0)
+            return cls(empty.astype(int), empty.astype(int), empty, empty, empty, empty,
+                       empty.astype(bool), empty.astype(bool))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+
+    def order(self) -> "PassRecords":
+        idx = np.lexsort((self.sta, self.sat, self.t_rise))
+        return PassRecords(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
+
+    def __len__(self) -> int:
+        return len(self.sat)
+
+
+class Evaluator:
+    """Exact geometry of one satellite at arbitrary (time, station) pairs."""
+
+    def __init__(self, grid: TimeGrid, stations_itrs_m, stations_latlon_rad, omega_rad_s):
+        self.grid = grid
+        self.st_itrs = stations_itrs_m
+        self.st_latlon = stations_latlon_rad
+        self.omega = omega_rad_s
+
+    def states(self, satrec, t_s):
+        jd, fr = self.grid.utc_parts(t_s)
+        return propagate_one(satrec, jd, fr)
+
+    def __call__(self, satrec, t_s, sta):
+        """(az, el, range, range_rate, el_rate) of ``satrec`` at times ``t_s`` from stations ``sta``."""
+        t_s = np.asarray(t_s, dtype=np.float64)
+        _, r, v = self.states(satrec, t_s)
+        theta, _ = self.grid.gmst(t_s)
+        rows = np.arange(len(t_s))
+        return topocentric(r, v, theta, self.omega, rows, np.asarray(sta), self.st_itrs, self.st_latlon)
+
+
+def _bisect(f, lo, hi, lo_is_true):
+    """Shrink [lo, hi] until the boundary where the predicate ``f`` flips is within tolerance.
+
+    ``f(t)`` is True on the ``lo`` side when ``lo_is_true``; vectorised over brackets.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    width = float(np.max(hi - lo)) if len(lo) else 0.0
+    for _ in range(max(int(np.ceil(np.log2(max(width, BISECT_TOL_S) / BISECT_TOL_S))), 0)):
+        mid = 0.5 * (lo + hi)
+        side = f(mid) == lo_is_true
+        lo = np.where(side, mid, lo)
+        hi = np.where(side, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def find_passes(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad, mask_rad: float,
+                coarse_step_s: float = 30.0) -> tuple[PassRecords, dict]:
+    """Every pass of every satellite over every station above ``mask_rad``.
+
+    Returns the passes and ``{satellite index: sorted set of SGP4 error codes}`` for
+    satellites SGP4 could not propagate over part of the window.
+    """
+    nsta = len(stations_itrs_m)
+    end = grid.duration_s
+    t_c = np.unique(np.append(np.arange(0.0, end, coarse_step_s), end))
+    nc = len(t_c)
+    theta_c, omega = grid.gmst(t_c)
+    evaluate = Evaluator(grid, stations_itrs_m, stations_latlon_rad, omega)
+    jd, fr = grid.utc_parts(t_c)
+    errors = {}
+    parts = []
+    rows = np.tile(np.arange(nc), nsta)
+    sta_rows = np.repeat(np.arange(nsta), nc)
+    # Propagate satellites in chunks sharing the coarse times.
+    chunk = max(1, int(4_000_000 // max(nc * nsta, 1)))
+    for first in range(0, len(satrecs), chunk):
+        block = satrecs[first:first + chunk]
+        e_all, r_all, v_all = propagate_many(block, jd, fr)
+        for j, satrec in enumerate(block):
+            s = first + j
+            if np.any(e_all[j]):
+                errors[s] = sorted(set(int(c) for c in np.unique(e_all[j]) if c))
+            _, el, _, _, eld = topocentric(r_all[j], v_all[j], theta_c, omega, rows, sta_rows,
+                                           stations_itrs_m, stations_latlon_rad)
+            el = np.nan_to_num(el.reshape(nsta, nc), nan=-np.pi)
+            eld = np.nan_to_num(eld.reshape(nsta, nc), nan=0.0)
+            parts.append(_passes_of_satellite(s, satrec, t_c, el, eld, mask_rad, evaluate))
+    return PassRecords.concat(parts).order(), errors
+
+
+def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords:
+    nsta, nc = el.shape
+    end = t_c[-1]
+    # Culminations inside coarse intervals: elevation rate + then −.
+    sta_i, i = np.nonzero((eld[:, :-1] > 0) & (eld[:, 1:] <= 0))
+    if len(i):
+        t_m = _bisect(lambda t: evaluate(satrec, t, sta_i)[4] > 0, t_c[i], t_c[i + 1], True)
+    else:
+        t_m = np.zeros(0)
+    # Passes already descending at the start, or still rising at the end, culminate at the edge.
+    start_sta = np.nonzero((el[:, 0] >= mask) & (eld[:, 0] <= 0))[0]
+    end_sta = np.nonzero((el[:, -1] >= mask) & (eld[:, -1] > 0))[0]
+    sta_i = np.concatenate([sta_i, start_sta, end_sta])
+    i = np.concatenate([i, np.zeros(len(start_sta), int), np.full(len(end_sta), nc - 1)])
+    t_m = np.concatenate([t_m, np.zeros(len(start_sta)), np.full(len(end_sta), end)])
+    if not len(t_m):
+        return PassRecords.concat([])
+    el_m = evaluate(satrec, t_m, sta_i)[1]
+    keep = el_m >= mask
+    sta_i, i, t_m, el_m = sta_i[keep], i[keep], t_m[keep], el_m[keep]
+    if not len(t_m):
+        return PassRecords.concat([])
+
+    below = el < mask
+    idx = np.arange(nc)
+    last_below = np.maximum.accumulate(np.where(below, idx, -1), axis=1)
+    next_below = np.minimum.accumulate(np.where(below, idx, nc)[:, ::-1], axis=1)[:, ::-1]
+
+    # Rise: last coarse sample below the mask at or before the culmination's interval.
+    j = last_below[sta_i, i]
+    rise_observed = j >= 0
+    lo = t_c[np.maximum(j, 0)]
+    hi = np.minimum(t_c[np.minimum(np.maximum(j, 0) + 1, nc - 1)], t_m)
+    t_rise = np.zeros(len(t_m))
+    if rise_observed.any():
+        sel = rise_observed
+        t_rise[sel] = _bisect(lambda t: evaluate(satrec, t, sta_i[sel])[1] < mask, lo[sel], hi[sel], True)
+    # Set: first coarse sample below the mask after the culmination's interval.
+    k = next_below[sta_i, np.minimum(i + 1, nc - 1)]
+    k = np.where(i + 1 >= nc, nc, k)
+    set_observed = k < nc
+    t_set = np.full(len(t_m), end)
+    if set_observed.any():
+        sel = set_observed
+        lo = np.maximum(t_c[k[sel] - 1], t_m[sel])
+        t_set[sel] = _bisect(lambda t: evaluate(satrec, t, sta_i[sel])[1] >= mask, lo, t_c[k[sel]], True)
+    # One pass may culminate twice (rare, long high passes): keep the highest per (station, rise).
+    order = np.lexsort((-el_m, np.round(t_rise, 3), sta_i))
+    first = np.ones(len(order), bool)
+    key = np.stack([sta_i[order], np.round(t_rise[order], 3)], axis=1)
+    first[1:] = np.any(key[1:] != key[:-1], axis=1)
+    o = order[first]
+    n = len(o)
+    return PassRecords(np.full(n, s), sta_i[o], t_rise[o], t_m[o], t_set[o], el_m[o],
+                       rise_observed[o], set_observed[o])
