@@ -206,7 +206,7 @@ def propagate_host(packed, jd, fr):
     return error, r, v
 
 
-def error_report(error, names=None) -> list[str]:
+def error_report(error, names=None, r=None) -> list[str]:
     """One line per satellite with nonzero error codes, decoded with python-sgp4's table.
 
     Parameters
@@ -215,6 +215,10 @@ def error_report(error, names=None) -> list[str]:
         Codes from :func:`propagate` (NumPy or CuPy).
     names : sequence of str, optional
         Satellite names for the messages (default: ``satellite <index>``).
+    r : array (nsat, ntime, 3), optional
+        Positions from :func:`propagate`; when given, NaN positions under code 0 are
+        reported too (python-sgp4 returns those, without a code, for element sets its
+        initialisation cannot handle, such as a negative mean motion).
 
     Returns
     -------
@@ -229,8 +233,11 @@ def error_report(error, names=None) -> list[str]:
     error = error.reshape(error.shape[0], -1)
     if names is not None and len(names) != error.shape[0]:
         raise QsatInputError("names", f"{len(names)} names", f"one per satellite ({error.shape[0]})")
+    silent = np.zeros(error.shape, dtype=bool)
+    if r is not None:
+        silent = np.isnan(np.asarray(to_numpy(r))).reshape(error.shape[0], -1, 3).any(axis=2) & (error == 0)
     lines = []
-    for i in np.flatnonzero((error != 0).any(axis=1)):
+    for i in np.flatnonzero((error != 0).any(axis=1) | silent.any(axis=1)):
         name = names[i] if names is not None else f"satellite {i}"
         row = error[i]
         for code in np.unique(row[row != 0]):
@@ -238,4 +245,8 @@ def error_report(error, names=None) -> list[str]:
             message = SGP4_ERRORS.get(int(code), "unknown error code")
             lines.append(f"{name}: error {int(code)} at {where.size} of {row.size} times "
                          f"(first at time index {where[0]}): {message}")
+        where = np.flatnonzero(silent[i])
+        if where.size:
+            lines.append(f"{name}: NaN position without an error code at {where.size} of {row.size} times "
+                         f"(first at time index {where[0]}): the element set could not be initialised")
     return lines
