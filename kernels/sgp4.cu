@@ -5,9 +5,10 @@
 // elements: (nsat, nfield) packed rows (sgp4_elements.cuh); jd, fr: (ntime,) two-part
 // UTC Julian dates; error: (nsat, ntime) uint8; r, v: (nsat, ntime, 3) km, km/s, TEME.
 // Consecutive threads share a satellite, so its row is read once per warp.
-QSAT_GLOBAL void sgp4_propagate(const double* elements, long long nsat, long long nfield,
-                                const double* jd, const double* fr, long long ntime,
-                                unsigned char* error, double* r, double* v) {
+QSAT_GLOBAL void sgp4_propagate(const double* __restrict__ elements, long long nsat, long long nfield,
+                                const double* __restrict__ jd, const double* __restrict__ fr, long long ntime,
+                                unsigned char* __restrict__ error, double* __restrict__ r,
+                                double* __restrict__ v) {
     QSAT_FOR(i, nsat * ntime) {
         const long long s = i / ntime;
         const long long k = i - s * ntime;

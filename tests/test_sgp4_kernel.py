@@ -132,6 +132,22 @@ def test_synthetic_constellation_host():
     assert (error == 6).any() and (error == 0).mean() > 0.9
 
 
+def test_afspc_operation_mode_low_inclination_geo():
+    # 'a' mode differs in gsto (initialisation) and in the Lyddane branch's node
+    # wrapping, which near-equatorial geosynchronous orbits exercise.
+    rng = np.random.default_rng(5)
+    sats = []
+    for i in range(40):
+        s = Satrec()
+        s.sgp4init(WGS72, "a", i, 27000.3, 1e-5, 0.0, 0.0, rng.uniform(0, 0.01), rng.uniform(0, TWOPI),
+                   np.radians(rng.uniform(0, 10)), rng.uniform(0, TWOPI),
+                   rng.uniform(0.98, 1.02) * TWOPI / 1440.0, rng.uniform(0, TWOPI))
+        sats.append(s)
+    jd = np.full(30, sats[0].jdsatepoch)
+    fr = np.linspace(-20.0, 20.0, 30)
+    assert_matches_python_sgp4(sats, jd, fr, *propagate_host(pack_elements(sats), jd, fr))
+
+
 def test_python_model_satrecs_accepted():
     from sgp4.model import Satrec as PySatrec
 
