@@ -69,19 +69,20 @@ def expectation_bounds(observed, sample_size, eps: float, tail: str):
     raise ValueError(f"tail {tail!r}; expected one of {TAILS}")
 
 
-def sampling_deviation(eps: float, error_rate, n_test, n_key):
+def sampling_deviation(eps: float, error_rate, n_test, n_key, pieces: float = 21.0):
     """Lim et al. (2014), Eq. (5)'s γ(ε, λ, n_test, n_key): random sampling without replacement.
 
-    γ(a, b, c, d) = sqrt( (c+d)(1-b)b / (c d ln 2) · log2( (c+d)/(c d (1-b) b) · 21²/a² ) ),
+    γ(a, b, c, d) = sqrt( (c+d)(1-b)b / (c d ln 2) · log2( (c+d)/(c d (1-b) b) · k²/a² ) ),
     the deviation between the phase-error rate of ``n_key`` events and the error
-    rate ``b`` observed on ``n_test`` events, failing with probability ε/21… as
-    allocated by Lim et al. Returns +inf where it is undefined (no statistics).
+    rate ``b`` observed on ``n_test`` events; ``pieces`` = k is 21 in Lim et al.'s
+    ε allocation (decoy BB84) and 1 where ε is the failure probability of this
+    estimate alone. Returns +inf where it is undefined (no statistics).
     """
     xp = array_namespace(error_rate, n_test, n_key)
     b = xp.clip(xp.asarray(error_rate, dtype=xp.float64), 1e-12, 0.5)
     c = xp.maximum(xp.asarray(n_test, dtype=xp.float64), 1.0)
     d = xp.maximum(xp.asarray(n_key, dtype=xp.float64), 1.0)
     ok = (xp.asarray(n_test) > 0) & (xp.asarray(n_key) > 0)
-    arg = (c + d) / (c * d * (1.0 - b) * b) * (21.0**2 / eps**2)
+    arg = (c + d) / (c * d * (1.0 - b) * b) * (pieces**2 / eps**2)
     inner = (c + d) * (1.0 - b) * b / (c * d * math.log(2.0)) * xp.log2(xp.maximum(arg, 1.0))
     return xp.where(ok, xp.sqrt(xp.maximum(inner, 0.0)), xp.inf)
