@@ -3,17 +3,17 @@
 //
 // Sources (the algorithm as published; the code is written for qsat):
 //   [STR3]  F. R. Hoots and R. L. Roehrich, "Models for Propagation of NORAD Element
-//           Sets", Spacetrack Report No. 3 (1980): §6 SGP4, §10 SDP4, §11 DEEP
-//           (secular DPSEC, periodic DPPER, resonance integrator).
+//           Sets", Spacetrack Report No. 3 (1980): sections "SGP4 Model", "SDP4
+//           Model" and "The Deep-Space Subroutine" (entries DPINIT, DPSEC, DPPER).
 //   [V2006] D. A. Vallado, P. Crawford, R. Hujsak and T. S. Kelso, "Revisiting
 //           Spacetrack Report #3", AIAA 2006-6753: the corrected and "improved"
-//           ('i') operation mode (§III, §IV, Appendix B: the sgp4fix changes), as used
+//           ('i') operation mode, and its list of code changes ("sgp4fix"), as used
 //           by python-sgp4.
-// Element initialisation (STR3 §6 "initialisation", V2006 initl/sgp4init/dscom/dsinit)
-// is done on the CPU by python-sgp4; its results arrive as one packed row per
-// satellite (sgp4_elements.cuh). Only propagation, the part that scales with
-// satellites × times, runs here. Statements keep the published operation order so
-// the host build reproduces python-sgp4's C++ to ~1e-9 km.
+// Element initialisation (STR3 SGP4/SDP4 initialisation and DPINIT; V2006 initl,
+// sgp4init, dscom, dsinit) is done on the CPU by python-sgp4; its results arrive as
+// one packed row per satellite (sgp4_elements.cuh). Only propagation, the part that
+// scales with satellites × times, runs here. Statements keep the published operation
+// order so the host build reproduces python-sgp4's C++ to ~1e-8 km or better.
 #pragma once
 #include "qsat_cuda.cuh"
 #include "sgp4_elements.cuh"
@@ -46,13 +46,13 @@ QSAT_HD void qsat_sgp4_sincos(double x, double* s, double* c) {
 }
 
 // Deep-space secular effects and resonances at time t (minutes since epoch):
-// STR3 §11 DPSEC; V2006 dspace (epoch-restarting Euler-Maclaurin integrator with
+// STR3 deep-space subroutine, entry DPSEC; V2006 dspace (epoch-restarting Euler-Maclaurin integrator with
 // fixed 720 min steps, valid for negative t). Updates em, argpm, inclm, mm, nodem, nm.
 // The integrator always starts from epoch: python-sgp4 keeps (atime, xli, xni) between
 // calls, but its steps are the same fixed sequence from epoch, so the result is equal.
 QSAT_HD void qsat_sgp4_dspace(const double* e, double t, double* em, double* argpm,
                               double* inclm, double* mm, double* nodem, double* nm) {
-    // Resonance phase constants (STR3 §11: FASX2, FASX4, FASX6, G22 ... G54).
+    // Resonance phase constants (STR3 DEEP: FASX2, FASX4, FASX6, G22 ... G54).
     const double fasx2 = 0.13130908, fasx4 = 2.8843198, fasx6 = 0.37448087;
     const double g22 = 5.7686396, g32 = 0.95240898, g44 = 1.8014998;
     const double g52 = 1.0508330, g54 = 4.4108898;
@@ -63,7 +63,7 @@ QSAT_HD void qsat_sgp4_dspace(const double* e, double t, double* em, double* arg
     const int irez = (int)e[QSAT_SGP4_IREZ];
     const double theta = fmod(e[QSAT_SGP4_GSTO] + t * rptim, QSAT_TWOPI);
 
-    // Lunar-solar secular rates (STR3 §11 DPSEC).
+    // Lunar-solar secular rates (STR3 DPSEC).
     *em = *em + e[QSAT_SGP4_DEDT] * t;
     *inclm = *inclm + e[QSAT_SGP4_DIDT] * t;
     *argpm = *argpm + e[QSAT_SGP4_DOMDT] * t;
@@ -131,7 +131,7 @@ QSAT_HD void qsat_sgp4_dspace(const double* e, double t, double* em, double* arg
     *nm = no + dndt;
 }
 
-// Lunar-solar long-period periodics (STR3 §11 DPPER; V2006 dpper with the
+// Lunar-solar long-period periodics (STR3 deep-space subroutine, entry DPPER; V2006 dpper with the
 // Lyddane choice on the perturbed inclination, 0.2 rad).
 QSAT_HD void qsat_sgp4_dpper(const double* e, double t, double* ep, double* inclp,
                              double* nodep, double* argpp, double* mp) {
@@ -186,7 +186,7 @@ QSAT_HD void qsat_sgp4_dpper(const double* e, double t, double* ep, double* incl
         *nodep = *nodep + ph;
         *mp = *mp + pl;
     } else {
-        // Lyddane modification for small inclinations (STR3 §11; V2006 §IV).
+        // Lyddane modification for small inclinations (STR3 DPPER; V2006 "Lyddane choice").
         double sinop, cosop;
         qsat_sgp4_sincos(*nodep, &sinop, &cosop);
         double alfdp = sinip * sinop;
@@ -233,7 +233,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     const double bstar = e[QSAT_SGP4_BSTAR];
     const double no = e[QSAT_SGP4_NO_UNKOZAI];
 
-    // Secular gravity and atmospheric drag (STR3 §6).
+    // Secular gravity and atmospheric drag (STR3 SGP4 Model).
     const double xmdf = e[QSAT_SGP4_MO] + e[QSAT_SGP4_MDOT] * t;
     const double argpdf = e[QSAT_SGP4_ARGPO] + e[QSAT_SGP4_ARGPDOT] * t;
     const double nodedf = e[QSAT_SGP4_NODEO] + e[QSAT_SGP4_NODEDOT] * t;
@@ -246,7 +246,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     double templ = e[QSAT_SGP4_T2COF] * t2;
 
     if (e[QSAT_SGP4_ISIMP] != 1.0) {
-        // Full drag model for perigee above 220 km (STR3 §6, "if perigee >= 220 km").
+        // Full drag model for perigee above 220 km (STR3 SGP4 Model: perigee >= 220 km; isimp = 0).
         const double delomg = e[QSAT_SGP4_OMGCOF] * t;
         const double delmtemp = 1.0 + e[QSAT_SGP4_ETA] * cos(xmdf);
         const double delm = e[QSAT_SGP4_XMCOF] * (delmtemp * delmtemp * delmtemp - e[QSAT_SGP4_DELMO]);
@@ -304,13 +304,13 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
             xlcof = -0.25 * j3oj2 * sinip * (3.0 + 5.0 * cosip) / temp4;
     }
 
-    // Long-period periodics (STR3 §6).
+    // Long-period periodics (STR3 SGP4 Model).
     const double axnl = ep * cos(argpp);
     double temp = 1.0 / (am * (1.0 - ep * ep));
     const double aynl = ep * sin(argpp) + temp * aycof;
     const double xl = mp + argpp + nodep + temp * xlcof * axnl;
 
-    // Kepler's equation for E + omega (STR3 §6), with V2006's step limit of 0.95 rad
+    // Kepler's equation for E + omega (STR3 SGP4 Model), with V2006's step limit of 0.95 rad
     // and at most 10 iterations.
     const double u = fmod(xl - nodep, QSAT_TWOPI);
     double eo1 = u, tem5 = 9999.9, sineo1 = 0.0, coseo1 = 0.0;
@@ -324,7 +324,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
         ktr = ktr + 1;
     }
 
-    // Short-period preliminary quantities (STR3 §6).
+    // Short-period preliminary quantities (STR3 SGP4 Model).
     const double ecose = axnl * coseo1 + aynl * sineo1;
     const double esine = axnl * sineo1 - aynl * coseo1;
     const double el2 = axnl * axnl + aynl * aynl;
@@ -344,7 +344,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     const double temp1 = 0.5 * j2 * temp;
     const double temp2 = temp1 * temp;
 
-    // Short-period periodics (STR3 §6); SDP4 uses the perturbed inclination.
+    // Short-period periodics (STR3 SGP4 Model); SDP4 uses the perturbed inclination.
     if (deep) {
         const double cosisq = cosip * cosip;
         con41 = 3.0 * cosisq - 1.0;
@@ -358,7 +358,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     const double mvt = rdotl - nm * temp1 * x1mth2 * sin2u / xke;
     const double rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke;
 
-    // Orientation vectors (STR3 §6: U and V).
+    // Orientation vectors (STR3 SGP4 Model: U and V).
     double sinsu, cossu, snod, cnod, sini, cosi;
     qsat_sgp4_sincos(su, &sinsu, &cossu);
     qsat_sgp4_sincos(xnode, &snod, &cnod);

@@ -32,7 +32,7 @@ enum qsat_sgp4_field {
     QSAT_SGP4_ARGPO,
     QSAT_SGP4_MO,
     QSAT_SGP4_BSTAR,
-    // Secular rates and drag coefficients (STR#3 §6; Vallado et al. 2006 initl/sgp4init).
+    // Secular rates and drag coefficients (STR#3 "SGP4 Model"; Vallado et al. 2006 initl/sgp4init).
     QSAT_SGP4_MDOT,
     QSAT_SGP4_ARGPDOT,
     QSAT_SGP4_NODEDOT,
