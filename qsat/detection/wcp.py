@@ -95,21 +95,35 @@ class PassMoments:
 
 
 def pass_moments(transmittance, pulses_per_step, dark_count_probability, valid=None,
-                 n_moments: int = N_MOMENTS) -> PassMoments:
-    """Reduce (..., steps) series to :class:`PassMoments` (one pass per leading index)."""
+                 n_moments: int | None = None) -> PassMoments:
+    """Reduce (..., steps) series to :class:`PassMoments` (one pass per leading index).
+
+    ``n_moments`` defaults to what any μ ≤ :data:`MOMENT_LIMIT` needs at the
+    largest transmittance present (:func:`terms_needed`), at most :data:`N_MOMENTS`.
+    """
     xp = array_namespace(transmittance)
     eta = xp.asarray(transmittance, dtype=xp.float64)
     w = xp.asarray(pulses_per_step, dtype=xp.float64) * (
         xp.ones_like(eta) if valid is None else xp.asarray(valid, dtype=xp.float64))
     eta = xp.where(w > 0, eta, 0.0)
     pdc = xp.broadcast_to(xp.asarray(dark_count_probability, dtype=xp.float64), eta.shape)
-    powers = eta[..., None] ** xp.arange(1, n_moments + 1, dtype=xp.float64)
+    eta_max = xp.max(eta, axis=-1) if eta.shape[-1] else xp.zeros(eta.shape[:-1])
+    if n_moments is None:
+        top = float(xp.max(eta_max)) if eta_max.size else 0.0
+        n_moments = terms_needed(min(top, 1.0) * MOMENT_LIMIT)
+    w_dark = w * (1.0 - 2.0 * pdc)
+    power = xp.ones_like(eta)
+    w_mom, m_mom = [], []
+    for _ in range(n_moments):  # η^j by repeated products (cheaper and exact vs pow)
+        power = power * eta
+        w_mom.append(xp.sum(w_dark * power, axis=-1))
+        m_mom.append(xp.sum(w * power, axis=-1))
     return PassMoments(
         pulses=xp.sum(w, axis=-1),
         dark=xp.sum(w * pdc, axis=-1),
-        w=xp.sum((w * (1.0 - 2.0 * pdc))[..., None] * powers, axis=-2),
-        m=xp.sum(w[..., None] * powers, axis=-2),
-        max_transmittance=xp.max(eta, axis=-1) if eta.shape[-1] else xp.zeros(eta.shape[:-1]),
+        w=xp.stack(w_mom, axis=-1),
+        m=xp.stack(m_mom, axis=-1),
+        max_transmittance=eta_max,
     )
 
 

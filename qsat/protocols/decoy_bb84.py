@@ -85,22 +85,18 @@ def tau(n: int, mu, p):
     return xp.sum(p * xp.exp(-mu) * mu**n, axis=-1) / math.factorial(n)
 
 
-def _scaled_bounds(counts, total, mu, p, eps, tail):
-    lo, hi = expectation_bounds(counts, total[..., None], eps, tail)
-    xp = array_namespace(counts)
-    scale = xp.exp(mu) / p
-    return scale * lo, scale * hi
+def _photon_bounds(n, m, mu, scale, t0, t1, eps, tail):
+    """Vacuum and single-photon lower bounds for one basis (Eqs. (2), (3)).
 
-
-def _photon_bounds(n, m, mu, p, eps, tail):
-    """Vacuum and single-photon lower bounds for one basis (Eqs. (2), (3))."""
-    xp = array_namespace(n, m, mu, p)
+    ``scale`` = e^{μ_k}/p_k; ``t0``, ``t1`` = τ_0, τ_1.
+    """
+    xp = array_namespace(n, m, mu)
     n_tot = xp.sum(n, axis=-1)
     m_tot = xp.sum(m, axis=-1)
-    n_lo, n_hi = _scaled_bounds(n, n_tot, mu, p, eps, tail)
-    m_lo, m_hi = _scaled_bounds(m, m_tot, mu, p, eps, tail)
+    n_lo, n_hi = expectation_bounds(n, n_tot[..., None], eps, tail)
+    m_lo, m_hi = expectation_bounds(m, m_tot[..., None], eps, tail)
+    n_lo, n_hi, m_lo, m_hi = n_lo * scale, n_hi * scale, m_lo * scale, m_hi * scale
     mu1, mu2, mu3 = mu[..., 0], mu[..., 1], mu[..., 2]
-    t0, t1 = tau(0, mu, p), tau(1, mu, p)
     s0 = t0 * (mu2 * n_lo[..., 2] - mu3 * n_hi[..., 1]) / (mu2 - mu3)
     s0 = xp.maximum(s0, 0.0)
     s0_upper = 2.0 * t0 * m_hi[..., 2]
@@ -145,10 +141,14 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
     shape = np.broadcast_shapes(n_x.shape, n_z.shape, m_x.shape, m_z.shape, mu.shape, p.shape)
     n_x, n_z, m_x, m_z, mu, p = (xp.broadcast_to(a, shape) for a in (n_x, n_z, m_x, m_z, mu, p))
     eps = eps_sec / 21.0
-    sx0, sx1, _, _, nX, mX = _photon_bounds(n_x, m_x, mu, p, eps, tail)
-    _, sz1, mz_lo, mz_hi, nZ, mZ = _photon_bounds(n_z, m_z, mu, p, eps, tail)
+    e_mu = xp.exp(-mu)
+    scale = 1.0 / (e_mu * p)                           # e^{μ_k} / p_k
+    t0 = xp.sum(p * e_mu, axis=-1)                     # τ_0
+    t1 = xp.sum(p * e_mu * mu, axis=-1)                # τ_1
+    sx0, sx1, _, _, nX, mX = _photon_bounds(n_x, m_x, mu, scale, t0, t1, eps, tail)
+    _, sz1, mz_lo, mz_hi, nZ, mZ = _photon_bounds(n_z, m_z, mu, scale, t0, t1, eps, tail)
     mu2, mu3 = mu[..., 1], mu[..., 2]
-    vz1 = tau(1, mu, p) * (mz_hi[..., 1] - mz_lo[..., 2]) / (mu2 - mu3)
+    vz1 = t1 * (mz_hi[..., 1] - mz_lo[..., 2]) / (mu2 - mu3)
     vz1 = xp.maximum(vz1, 0.0)
     e1 = vz1 / xp.maximum(sz1, 1e-300)
     if tail == "asymptotic":

@@ -92,7 +92,7 @@ def _objective(res: KeyResult):
 
 def optimize_decoy_bb84(moments: PassMoments, initial: SourceSetting, fixed: dict, bounds,
                         *, pass_index=None, seed: int = 0, global_samples: int = 48,
-                        rounds: int = 16, population: int = 24):
+                        rounds: int = 24, population: int = 24):
     """Maximise ℓ per pass; returns (SourceSetting, objective) with objective (P,).
 
     ``moments`` has one leading pass dimension P; ``initial`` holds the user's
@@ -112,6 +112,9 @@ def optimize_decoy_bb84(moments: PassMoments, initial: SourceSetting, fixed: dic
     if x_max > MOMENT_LIMIT:
         raise ValueError(f"transmittance x mu up to {x_max:.3g}: above the moment-series limit {MOMENT_LIMIT}")
     n_terms = terms_needed(x_max)
+    if n_terms > moments.w.shape[-1]:
+        raise ValueError(f"{moments.w.shape[-1]} moments given, {n_terms} needed for transmittance x mu "
+                         f"up to {x_max:.3g}")
     best = _objective(_evaluate(moments, px0[:, None], mu0[:, None, :], p0[:, None, :], fixed,
                                 n_terms))[:, 0]
     best_px, best_mu, best_p = px0, mu0, p0
