@@ -12,9 +12,10 @@ computed exactly (``geometry.topocentric_pairs``). Then:
   either side of the culmination, and are bisected on ``elevation - mask``.
 
 This assumes at most one elevation extremum per coarse interval, true for any
-orbit whose period exceeds ~20 coarse steps (10 min at 30 s). Bisection runs to
-``BISECT_TOL_S``; every evaluation is a full SGP4 + geometry evaluation, so the
-result is exact to that tolerance rather than an interpolation.
+orbit whose period exceeds ~20 coarse steps (10 min at 30 s). Roots are refined
+by regula falsi (Illinois) to ``ROOT_TOL_S``; every evaluation is a full SGP4 +
+geometry evaluation, so the result is exact to that tolerance rather than an
+interpolation.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .geometry import topocentric
 from .propagate import propagate_many, propagate_one
 from .timebase import TimeGrid
 
-BISECT_TOL_S = 1e-3
+ROOT_TOL_S = 1e-3
+ILLINOIS_ITERATIONS = 12
 
 
 @dataclass
@@ -81,19 +83,30 @@ class Evaluator:
         return topocentric(r, v, theta, self.omega, rows, np.asarray(sta), self.st_itrs, self.st_latlon)
 
 
-def _bisect(f, lo, hi, lo_is_true):
-    """Shrink [lo, hi] until the boundary where the predicate ``f`` flips is within tolerance.
+def _illinois(f, lo, hi, f_lo, f_hi, iterations: int = ILLINOIS_ITERATIONS):
+    """Roots of ``f`` in brackets [lo, hi] where ``f_lo``, ``f_hi`` differ in sign; vectorised.
 
-    ``f(t)`` is True on the ``lo`` side when ``lo_is_true``; vectorised over brackets.
+    Regula falsi with the Illinois modification (Dowell & Jarratt, BIT 11, 168 (1971)):
+    superlinear (order ~1.44) and never leaves the bracket. Each iteration is one
+    exact evaluation of ``f`` for all brackets at once.
     """
-    lo, hi = lo.copy(), hi.copy()
-    width = float(np.max(hi - lo)) if len(lo) else 0.0
-    for _ in range(max(int(np.ceil(np.log2(max(width, BISECT_TOL_S) / BISECT_TOL_S))), 0)):
-        mid = 0.5 * (lo + hi)
-        side = f(mid) == lo_is_true
-        lo = np.where(side, mid, lo)
-        hi = np.where(side, hi, mid)
-    return 0.5 * (lo + hi)
+    lo, hi, f_lo, f_hi = (np.array(a, dtype=float) for a in (lo, hi, f_lo, f_hi))
+    side = np.zeros(len(lo), dtype=np.int8)  # which end was kept last: -1 lo, +1 hi
+    for _ in range(iterations):
+        denom = f_hi - f_lo
+        t = np.where(denom != 0, hi - f_hi * (hi - lo) / np.where(denom != 0, denom, 1.0), 0.5 * (lo + hi))
+        t = np.clip(t, lo, hi)
+        f_t = f(t)
+        left = np.sign(f_t) == np.sign(f_lo)
+        # Root in [t, hi]: move lo; halve f_hi if hi was kept twice running (Illinois).
+        f_hi = np.where(left & (side == 1), 0.5 * f_hi, f_hi)
+        f_lo = np.where(~left & (side == -1), 0.5 * f_lo, f_lo)
+        lo, f_lo = np.where(left, t, lo), np.where(left, f_t, f_lo)
+        hi, f_hi = np.where(left, hi, t), np.where(left, f_hi, f_t)
+        side = np.where(left, 1, -1).astype(np.int8)
+        if np.all(hi - lo < ROOT_TOL_S):
+            break
+    return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
 
 
 def find_passes(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad, mask_rad: float,
@@ -137,7 +150,8 @@ def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords
     # Culminations inside coarse intervals: elevation rate + then −.
     sta_i, i = np.nonzero((eld[:, :-1] > 0) & (eld[:, 1:] <= 0))
     if len(i):
-        t_m = _bisect(lambda t: evaluate(satrec, t, sta_i)[4] > 0, t_c[i], t_c[i + 1], True)
+        t_m = _illinois(lambda t: evaluate(satrec, t, sta_i)[4], t_c[i], t_c[i + 1],
+                        eld[sta_i, i], eld[sta_i, i + 1])
     else:
         t_m = np.zeros(0)
     # Passes already descending at the start, or still rising at the end, culminate at the edge.
@@ -159,24 +173,29 @@ def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords
     last_below = np.maximum.accumulate(np.where(below, idx, -1), axis=1)
     next_below = np.minimum.accumulate(np.where(below, idx, nc)[:, ::-1], axis=1)[:, ::-1]
 
-    # Rise: last coarse sample below the mask at or before the culmination's interval.
+    # Rise: in the interval after the last coarse sample below the mask before the culmination.
     j = last_below[sta_i, i]
     rise_observed = j >= 0
-    lo = t_c[np.maximum(j, 0)]
-    hi = np.minimum(t_c[np.minimum(np.maximum(j, 0) + 1, nc - 1)], t_m)
-    t_rise = np.zeros(len(t_m))
-    if rise_observed.any():
-        sel = rise_observed
-        t_rise[sel] = _bisect(lambda t: evaluate(satrec, t, sta_i[sel])[1] < mask, lo[sel], hi[sel], True)
-    # Set: first coarse sample below the mask after the culmination's interval.
-    k = next_below[sta_i, np.minimum(i + 1, nc - 1)]
-    k = np.where(i + 1 >= nc, nc, k)
+    j = np.maximum(j, 0)
+    j1 = np.minimum(j + 1, nc - 1)
+    rise_hi_is_culm = t_c[j1] > t_m
+    # Set: in the interval before the first coarse sample below the mask after the culmination.
+    k = np.where(i + 1 >= nc, nc, next_below[sta_i, np.minimum(i + 1, nc - 1)])
     set_observed = k < nc
+    k = np.minimum(k, nc - 1)
+    set_lo_is_culm = t_c[k - 1] < t_m
+    # Both crossings of every pass are refined together: one evaluation per iteration.
+    r, s_ = np.nonzero(rise_observed)[0], np.nonzero(set_observed)[0]
+    lo = np.concatenate([t_c[j[r]], np.where(set_lo_is_culm[s_], t_m[s_], t_c[k[s_] - 1])])
+    hi = np.concatenate([np.where(rise_hi_is_culm[r], t_m[r], t_c[j1[r]]), t_c[k[s_]]])
+    f_lo = np.concatenate([el[sta_i[r], j[r]], np.where(set_lo_is_culm[s_], el_m[s_], el[sta_i[s_], k[s_] - 1])])
+    f_hi = np.concatenate([np.where(rise_hi_is_culm[r], el_m[r], el[sta_i[r], j1[r]]), el[sta_i[s_], k[s_]]])
+    stas = np.concatenate([sta_i[r], sta_i[s_]])
+    roots = _illinois(lambda t: evaluate(satrec, t, stas)[1] - mask, lo, hi, f_lo - mask, f_hi - mask)
+    t_rise = np.zeros(len(t_m))
+    t_rise[r] = roots[:len(r)]
     t_set = np.full(len(t_m), end)
-    if set_observed.any():
-        sel = set_observed
-        lo = np.maximum(t_c[k[sel] - 1], t_m[sel])
-        t_set[sel] = _bisect(lambda t: evaluate(satrec, t, sta_i[sel])[1] >= mask, lo, t_c[k[sel]], True)
+    t_set[s_] = roots[len(r):]
     # One pass may culminate twice (rare, long high passes): keep the highest per (station, rise).
     order = np.lexsort((-el_m, np.round(t_rise, 3), sta_i))
     first = np.ones(len(order), bool)

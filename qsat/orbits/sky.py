@@ -1,10 +1,11 @@
 """Sun and Moon as seen from the stations, and whether a satellite is sunlit.
 
-Apparent geocentric Sun and Moon positions come from Skyfield with DE421 and are
-expressed in the ITRS (Earth-fixed) frame on nodes every ``node_step_s`` seconds;
-between nodes they are interpolated linearly. At 60 s the Earth turns 0.25 deg,
-so the chord error is below 3e-6 of the vector (0.0002 deg in direction), far
-inside what a background model or a darkness test needs.
+Apparent geocentric Sun and Moon positions come from Skyfield with DE421 on nodes
+every ``node_step_s`` (600 s), expressed in SGP4's TEME frame, where both move
+slowly (the Moon 0.09 deg per node interval: linear interpolation errs by under
+1e-6 rad). Each step then turns them into the Earth-fixed frame with the same
+GMST-1982 rotation the satellite gets (``geometry.teme_to_itrs``), so Sun, Moon,
+satellite and station share one frame.
 """
 
 from __future__ import annotations
@@ -18,22 +19,29 @@ from .timebase import TimeGrid, planets
 EARTH_RADIUS_M = 6378137.0  # WGS84 equatorial radius: the shadow cylinder's radius
 
 
+def _rotate_z(vectors, theta):
+    """TEME -> ITRS position rotation by GMST ``theta`` (Vallado et al. 2006, eq. C-1)."""
+    ct, st = np.cos(theta), np.sin(theta)
+    x, y = vectors[..., 0], vectors[..., 1]
+    return np.stack([ct * x + st * y, -st * x + ct * y, vectors[..., 2]], axis=-1)
+
+
 @dataclass
 class SkyTable:
     nodes_s: np.ndarray
-    sun_itrs_m: np.ndarray  # (nodes, 3)
-    moon_itrs_m: np.ndarray  # (nodes, 3)
+    sun_teme_m: np.ndarray  # (nodes, 3)
+    moon_teme_m: np.ndarray  # (nodes, 3)
 
     @classmethod
-    def for_grid(cls, grid: TimeGrid, node_step_s: float = 60.0) -> "SkyTable":
-        from skyfield.framelib import itrs
+    def for_grid(cls, grid: TimeGrid, node_step_s: float = 600.0) -> "SkyTable":
+        from skyfield.sgp4lib import TEME
 
         nodes = np.arange(0.0, grid.duration_s + node_step_s, node_step_s)
         t = grid.skyfield_time(nodes)
         eph = planets()
         earth = eph["earth"]
-        sun = earth.at(t).observe(eph["sun"]).apparent().frame_xyz(itrs).m.T
-        moon = earth.at(t).observe(eph["moon"]).apparent().frame_xyz(itrs).m.T
+        sun = earth.at(t).observe(eph["sun"]).apparent().frame_xyz(TEME).m.T
+        moon = earth.at(t).observe(eph["moon"]).apparent().frame_xyz(TEME).m.T
         return cls(nodes, np.ascontiguousarray(sun), np.ascontiguousarray(moon))
 
     def _interp(self, table: np.ndarray, t_s: np.ndarray) -> np.ndarray:
@@ -42,11 +50,13 @@ class SkyTable:
         w = ((t_s - self.nodes_s[i]) / (self.nodes_s[i + 1] - self.nodes_s[i]))[..., None]
         return table[i] * (1.0 - w) + table[i + 1] * w
 
-    def sun(self, t_s):
-        return self._interp(self.sun_itrs_m, t_s)
+    def sun(self, t_s, theta_rad):
+        """Sun position in ITRS [m] at ``t_s`` (GMST ``theta_rad`` at the same instants)."""
+        return _rotate_z(self._interp(self.sun_teme_m, t_s), theta_rad)
 
-    def moon(self, t_s):
-        return self._interp(self.moon_itrs_m, t_s)
+    def moon(self, t_s, theta_rad):
+        """Moon position in ITRS [m]."""
+        return _rotate_z(self._interp(self.moon_teme_m, t_s), theta_rad)
 
 
 def up_vector(lat_rad, lon_rad):
@@ -58,13 +68,16 @@ def up_vector(lat_rad, lon_rad):
 def altitude_deg(target_itrs_m, station_itrs_m, up):
     """Geometric altitude of a target above the station's geodetic horizon [deg]."""
     d = target_itrs_m - station_itrs_m
-    return np.degrees(np.arcsin(np.clip(np.sum(d * up, axis=-1) / np.linalg.norm(d, axis=-1), -1.0, 1.0)))
+    sine = np.einsum("...i,...i->...", d, up) / np.sqrt(np.einsum("...i,...i->...", d, d))
+    return np.degrees(np.arcsin(np.clip(sine, -1.0, 1.0)))
 
 
 def separation_deg(a, b):
     """Angle between two sets of vectors [deg] (atan2 form: accurate at small angles)."""
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    return np.degrees(np.arctan2(cross, np.sum(a * b, axis=-1)))
+    cx = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    cy = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    cz = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return np.degrees(np.arctan2(np.sqrt(cx * cx + cy * cy + cz * cz), np.einsum("...i,...i->...", a, b)))
 
 
 def sunlit(sat_itrs_m, sun_itrs_m):
@@ -74,7 +87,7 @@ def sunlit(sat_itrs_m, sun_itrs_m):
     test without the Sun's finite distance (its cone narrows by R_E/1 AU, under
     0.3 km at LEO ranges).
     """
-    s = sun_itrs_m / np.linalg.norm(sun_itrs_m, axis=-1, keepdims=True)
-    along = np.sum(sat_itrs_m * s, axis=-1)
-    perp = np.linalg.norm(sat_itrs_m - along[..., None] * s, axis=-1)
-    return (along > 0.0) | (perp > EARTH_RADIUS_M)
+    s = sun_itrs_m / np.sqrt(np.einsum("...i,...i->...", sun_itrs_m, sun_itrs_m))[..., None]
+    along = np.einsum("...i,...i->...", sat_itrs_m, s)
+    perp2 = np.einsum("...i,...i->...", sat_itrs_m, sat_itrs_m) - along * along
+    return (along > 0.0) | (perp2 > EARTH_RADIUS_M**2)

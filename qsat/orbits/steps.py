@@ -28,15 +28,13 @@ def pass_steps(grid: TimeGrid, records: PassRecords):
     return p, k
 
 
-def sky_terms(sky: SkyTable, t_s, sat_itrs_m, st_itrs_m, st_up):
+def sky_terms(sun_itrs_m, moon_itrs_m, sat_itrs_m, st_itrs_m, st_up):
     """Sun and Moon altitude at the station, Moon–line-of-sight separation, sunlit flag."""
-    sun = sky.sun(t_s)
-    moon = sky.moon(t_s)
     return {
-        "sun_altitude_deg": altitude_deg(sun, st_itrs_m, st_up),
-        "moon_altitude_deg": altitude_deg(moon, st_itrs_m, st_up),
-        "moon_separation_deg": separation_deg(moon - st_itrs_m, sat_itrs_m - st_itrs_m),
-        "sunlit": sunlit(sat_itrs_m, sun),
+        "sun_altitude_deg": altitude_deg(sun_itrs_m, st_itrs_m, st_up),
+        "moon_altitude_deg": altitude_deg(moon_itrs_m, st_itrs_m, st_up),
+        "moon_separation_deg": separation_deg(moon_itrs_m - st_itrs_m, sat_itrs_m - st_itrs_m),
+        "sunlit": sunlit(sat_itrs_m, sun_itrs_m),
     }
 
 
@@ -44,29 +42,40 @@ def batched_steps(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad,
                   records: PassRecords, sky: SkyTable) -> dict:
     """Flat per-step arrays for every pass (see :func:`qsat.orbits.products.build`)."""
     p, k = pass_steps(grid, records)
-    n = len(p)
-    out = {name: np.empty(n) for name in ("azimuth_rad", "elevation_rad", "range_m", "range_rate_m_s",
-                                          "sun_altitude_deg", "moon_altitude_deg", "moon_separation_deg")}
-    out["sunlit"] = np.zeros(n, dtype=bool)
     ups = up_vector(stations_latlon_rad[:, 0], stations_latlon_rad[:, 1])
-    sat_of_step = records.sat[p]
-    order = np.argsort(sat_of_step, kind="stable")
-    bounds = np.searchsorted(sat_of_step[order], np.arange(len(satrecs) + 1))
+    # Sun and Moon depend on time only: once per distinct instant, shared by all passes.
+    k_all, k_index = np.unique(k, return_inverse=True)
+    t_all = grid.seconds(k_all)
+    theta_all, omega = grid.gmst(t_all)
+    sun_all, moon_all = sky.sun(t_all, theta_all), sky.moon(t_all, theta_all)
+    # Work satellite by satellite in sorted order (contiguous slices), unsort once at the end.
+    order = np.argsort(records.sat[p], kind="stable")
+    bounds = np.searchsorted(records.sat[p][order], np.arange(len(satrecs) + 1))
+    sorted_out = {name: np.empty(len(p)) for name in ("azimuth_rad", "elevation_rad", "range_m",
+                                                      "range_rate_m_s")}
+    sat_itrs = np.empty((len(p), 3))
     for s, satrec in enumerate(satrecs):
-        sel = order[bounds[s]:bounds[s + 1]]
-        if not len(sel):
+        a, b = bounds[s], bounds[s + 1]
+        if a == b:
             continue
+        sel = order[a:b]
         ks, inverse = np.unique(k[sel], return_inverse=True)
-        t_s = grid.seconds(ks)
-        jd, fr = grid.utc_parts(t_s)
+        pos = np.searchsorted(k_all, ks)
+        jd, fr = grid.utc_parts(t_all[pos])
         _, r, v = propagate_one(satrec, jd, fr)
-        theta, omega = grid.gmst(t_s)
+        theta = theta_all[pos]
         sta = records.sta[p[sel]]
         az, el, rng, rr, _ = topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m, stations_latlon_rad)
-        out["azimuth_rad"][sel], out["elevation_rad"][sel] = az, el
-        out["range_m"][sel], out["range_rate_m_s"][sel] = rng, rr
-        sat_itrs, _ = teme_to_itrs(r[inverse], v[inverse], theta[inverse], omega)
-        for name, value in sky_terms(sky, t_s[inverse], sat_itrs, stations_itrs_m[sta], ups[sta]).items():
-            out[name][sel] = value
+        for name, value in zip(sorted_out, (az, el, rng, rr)):
+            sorted_out[name][a:b] = value
+        sat_itrs[a:b] = teme_to_itrs(r, v, theta, omega)[0][inverse]
+    out = {}
+    for name, value in sorted_out.items():
+        out[name] = np.empty_like(value)
+        out[name][order] = value
+    unsorted_itrs = np.empty_like(sat_itrs)
+    unsorted_itrs[order] = sat_itrs
+    sta = records.sta[p]
+    out.update(sky_terms(sun_all[k_index], moon_all[k_index], unsorted_itrs, stations_itrs_m[sta], ups[sta]))
     out["pass_index"], out["k"] = p, k
     return out

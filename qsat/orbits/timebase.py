@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -91,12 +91,16 @@ class TimeGrid:
         """Skyfield Time at ``t_s`` seconds after start."""
         return _utc_jd(*self.utc_parts(t_s))
 
+    @cached_property
+    def _dut1_nodes(self):
+        nodes = np.arange(0.0, self.duration_s + 2 * 3600.0, 3600.0)
+        return nodes, np.atleast_1d(self.skyfield_time(nodes).dut1)
+
     def dut1_s(self, t_s):
         """UT1 - UTC [s] at ``t_s``, interpolated from Skyfield's built-in table every hour
         (it changes by about 2 ms a day, so hourly nodes are exact to nanoseconds)."""
-        nodes = np.arange(0.0, self.duration_s + 2 * 3600.0, 3600.0)
-        t = self.skyfield_time(nodes)
-        return np.interp(np.asarray(t_s, dtype=np.float64), nodes, np.atleast_1d(t.dut1))
+        nodes, dut1 = self._dut1_nodes
+        return np.interp(np.asarray(t_s, dtype=np.float64), nodes, dut1)
 
     def gmst(self, t_s):
         """GMST-1982 angle [rad] and its mean rate [rad/s] at ``t_s``
