@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     host_s = best_of(lambda: propagate_host(packed, jd, fr), args.repeat)
     e0, r0, v0 = array.sgp4(jd, fr)
     e1, r1, v1 = propagate_host(packed, jd, fr)
-    ok = ~np.isnan(r0)
+    ok = (e0 == 0) & ~np.isnan(r0).any(axis=-1)  # code 6 values can be unphysical
     result = {
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"platform": platform.platform(), "processor": _cpu_name(), "python": platform.python_version()},
