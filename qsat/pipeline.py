@@ -37,6 +37,7 @@ class Stage:
 #: The stages of ``qsat run``, in data-flow order.
 STAGES: list[Stage] = [
     Stage("passes", "qsat.orbits.stage:run_stage"),
+    Stage("link", "qsat.channel.stage:run_stage", needs=("link",)),
 ]
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
+from ..channel.config import LinkConfig
 from ..errors import QsatInputError
 from .orbit import Constraints, GroundStationSpec, PassEngine, SatelliteSpec, TimeWindow
 from .types import Section
@@ -44,6 +45,7 @@ class Scenario(Section):
     ground_stations: list[GroundStationSpec] = Field(min_length=1)
     constraints: Constraints = Constraints()
     engine: PassEngine = PassEngine()
+    link: LinkConfig | None = None
 
     # Where the file was read from: relative paths inside it resolve against this.
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -25,6 +25,7 @@ from typing import Callable
 #: Modules that register validation cases (imported by :func:`all_cases`).
 CASE_MODULES: list[str] = [
     "qsat.validation.orbits",
+    "qsat.validation.channel",
     "qsat.validation.protocols",
 ]
 

@@ -1,0 +1,235 @@
+"""The ``[link]`` scenario section: wavelength, transmitter, receiver, atmosphere, background.
+
+Every field, its unit and default are documented in ``docs/channel.md``. Values with units
+accept numbers in the SI unit, unit strings ("30 cm", "10 urad") or Quantities.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from pydantic import field_validator, model_validator
+
+from ..errors import QsatWarning
+from ..scenario.types import (NonNegativeAngle_rad, PositiveAngle_rad, PositiveLength_m, Probability,
+                              Section, Speed_m_s)
+from . import atmosphere, background
+from .beam import diffraction_limited_fov
+
+DIRECTIONS = ("downlink", "uplink")
+FADING_MODELS = ("auto", "lognormal", "gamma_gamma", "none")
+
+
+def _positive_efficiency(value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise ValueError("an efficiency in (0, 1]")
+    return value
+
+
+class TransmitterConfig(Section):
+    """``[link.transmitter]``: the sending telescope (satellite for downlinks, station for uplinks)."""
+
+    aperture: PositiveLength_m | None = None
+    obscuration_ratio: Probability = 0.0
+    divergence: PositiveAngle_rad | None = None  # full angle at 1/e^2 irradiance
+    waist: PositiveLength_m | None = None  # 1/e^2 radius at the aperture
+    m2: float = 1.0
+    pointing_jitter: PositiveAngle_rad  # rms per axis (required: every real transmitter has some)
+    pointing_jitter_y: PositiveAngle_rad | None = None
+    pointing_bias: NonNegativeAngle_rad = 0.0
+    optical_efficiency: float = 1.0
+
+    _eff = field_validator("optical_efficiency")(classmethod(lambda cls, v: _positive_efficiency(v)))
+
+    @field_validator("m2")
+    @classmethod
+    def _m2(cls, value):
+        if not value >= 1.0:
+            raise ValueError("a beam quality factor M^2 >= 1")
+        return value
+
+    @field_validator("obscuration_ratio")
+    @classmethod
+    def _obsc(cls, value):
+        if value >= 1.0:
+            raise ValueError("an obscuration ratio in [0, 1)")
+        return value
+
+    @model_validator(mode="after")
+    def _beam(self):
+        if (self.divergence is None) == (self.waist is None):
+            raise ValueError("exactly one of divergence (full 1/e^2 angle) or waist (1/e^2 radius)")
+        return self
+
+
+class ReceiverConfig(Section):
+    """``[link.receiver]``: the receiving telescope and its optics up to the detector input."""
+
+    aperture: PositiveLength_m | None = None  # default for downlinks: the ground station's aperture
+    obscuration_ratio: Probability | None = None
+    field_of_view: PositiveAngle_rad = 100e-6  # full angle
+    filter_width: PositiveLength_m = 1e-9
+    filter_transmission: float = 1.0
+    optical_efficiency: float = 1.0
+    fiber_coupling: float = 1.0
+    pointing_jitter: NonNegativeAngle_rad = 0.0  # tracking error rms per axis, relative to the field stop
+
+    _eff = field_validator("filter_transmission", "optical_efficiency", "fiber_coupling")(
+        classmethod(lambda cls, v: _positive_efficiency(v)))
+
+    @field_validator("obscuration_ratio")
+    @classmethod
+    def _obsc(cls, value):
+        if value is not None and value >= 1.0:
+            raise ValueError("an obscuration ratio in [0, 1)")
+        return value
+
+
+class AtmosphereConfig(Section):
+    """``[link.atmosphere]``: extinction (site preset, visibility or measured) and the Cn2 profile."""
+
+    site: str | None = None
+    visibility: PositiveLength_m | None = None
+    zenith_transmittance: float | None = None
+    cn2_ground: float = 1.7e-14  # HV ground term A (m^-2/3)
+    rms_wind: Speed_m_s = 21.0
+    cn2_layers: list[tuple[float, float]] | None = None  # [[height_m, Cn2*dh in m^(1/3)], ...]
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value):
+        if value is not None and value not in atmosphere.site_presets():
+            raise ValueError(f"a site preset, one of {', '.join(sorted(atmosphere.site_presets()))}")
+        return value
+
+    @field_validator("zenith_transmittance")
+    @classmethod
+    def _zt(cls, value):
+        if value is not None and not 0.0 < value <= 1.0:
+            raise ValueError("a zenith transmittance in (0, 1]")
+        return value
+
+    @field_validator("cn2_ground")
+    @classmethod
+    def _cn2(cls, value):
+        if not value >= 0.0:
+            raise ValueError("a non-negative Cn2 in m^-2/3")
+        return value
+
+    @field_validator("rms_wind")
+    @classmethod
+    def _wind(cls, value):
+        if not value >= 0.0:
+            raise ValueError("a non-negative rms wind speed")
+        return value
+
+    @field_validator("cn2_layers")
+    @classmethod
+    def _layers(cls, value):
+        if value is not None:
+            if not value:
+                raise ValueError("at least one [height_m, cn2_dh] layer")
+            for h, w in value:
+                if not (h >= 0.0 and w >= 0.0 and math.isfinite(h) and math.isfinite(w)):
+                    raise ValueError("layers [height_m >= 0, Cn2*dh >= 0 in m^(1/3)]")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("site", "visibility", "zenith_transmittance") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"only one of site, visibility, zenith_transmittance (got {', '.join(given)})")
+        return self
+
+    @property
+    def extinction_source(self) -> str:
+        if self.visibility is not None:
+            return "visibility"
+        if self.zenith_transmittance is not None:
+            return "zenith_transmittance"
+        return "site"
+
+
+class BackgroundConfig(Section):
+    """``[link.background]``: radiance overrides (W m^-2 sr^-1 nm^-1) and uplink ground model."""
+
+    night_radiance: float | None = None
+    moon_radiance: float | None = None
+    day_radiance: float | None = None
+    ground: str = "rural"  # uplinks: "rural" or "city" night light
+    albedo: Probability = 0.3
+
+    @field_validator("night_radiance", "moon_radiance", "day_radiance")
+    @classmethod
+    def _radiance(cls, value):
+        if value is not None and not value > 0.0:
+            raise ValueError("a positive spectral radiance in W m-2 sr-1 nm-1")
+        return value
+
+    @field_validator("ground")
+    @classmethod
+    def _ground(cls, value):
+        if value not in ("rural", "city"):
+            raise ValueError("'rural' or 'city'")
+        return value
+
+
+class LinkConfig(Section):
+    """``[link]``: one optical link direction and wavelength for every pass of the scenario."""
+
+    direction: str = "downlink"
+    wavelength: PositiveLength_m = 850e-9
+    fading: str = "auto"
+    transmitter: TransmitterConfig
+    receiver: ReceiverConfig = ReceiverConfig()
+    atmosphere: AtmosphereConfig = AtmosphereConfig(site="clear")
+    background: BackgroundConfig = BackgroundConfig()
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, value):
+        if value not in DIRECTIONS:
+            raise ValueError("'downlink' (satellite to station) or 'uplink' (station to satellite)")
+        return value
+
+    @field_validator("fading")
+    @classmethod
+    def _fading(cls, value):
+        if value not in FADING_MODELS:
+            raise ValueError(f"one of {', '.join(FADING_MODELS)}")
+        return value
+
+    @field_validator("wavelength")
+    @classmethod
+    def _wavelength(cls, value):
+        lo, hi = atmosphere.WAVELENGTH_MIN_M, atmosphere.WAVELENGTH_MAX_M
+        if not lo <= value <= hi:
+            raise ValueError(f"a wavelength in the tabulated range {lo * 1e9:.0f}-{hi * 1e9:.0f} nm")
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self):
+        lam = self.wavelength
+        band = atmosphere.absorption_band(lam)
+        if band is not None:
+            warnings.warn(f"link.wavelength: {lam * 1e9:.1f} nm lies in a molecular absorption band "
+                          f"({band[0] * 1e9:.0f}-{band[1] * 1e9:.0f} nm) that qsat's extinction model "
+                          "does not include; the atmospheric loss is underestimated", QsatWarning, stacklevel=2)
+        if not background.TABLE_MIN_M <= lam <= background.TABLE_MAX_M and (
+                None in (self.background.night_radiance, self.background.moon_radiance, self.background.day_radiance)):
+            raise ValueError(f"a wavelength inside the sky-radiance table (550-1650 nm), or all of "
+                             f"background.night_radiance/moon_radiance/day_radiance given (got {lam * 1e9:.0f} nm)")
+        rx = self.receiver
+        if rx.aperture is not None:
+            limit = diffraction_limited_fov(lam, rx.aperture)
+            if rx.field_of_view < limit:
+                warnings.warn(f"link.receiver.field_of_view: {rx.field_of_view * 1e6:.3g} urad is below the "
+                              f"diffraction limit of the {rx.aperture:.3g} m aperture ({limit * 1e6:.3g} urad, "
+                              "first Airy zero); most of the light is clipped", QsatWarning, stacklevel=2)
+        if self.direction == "uplink" and rx.aperture is None:
+            raise ValueError("link.receiver.aperture (the satellite's receive aperture) for an uplink")
+        return self
+
+
+__all__ = ["LinkConfig", "TransmitterConfig", "ReceiverConfig", "AtmosphereConfig", "BackgroundConfig"]

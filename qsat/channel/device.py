@@ -1,0 +1,37 @@
+"""GPU launches of the channel kernels (CuPy); imported only on the ``cupy`` backend."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import launch
+from .budget import N_OUT, LinkParameters
+
+
+def channel_step_gpu(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, valid, params: LinkParameters):
+    """``kernels/channel_step.cu: channel_step`` on the current device; returns a CuPy (n, N_OUT) array."""
+    import cupy as cp
+
+    arrays = [cp.ascontiguousarray(cp.asarray(a, dtype=cp.float64))
+              for a in (elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad)]
+    v = cp.ascontiguousarray(cp.asarray(valid, dtype=cp.uint8))
+    n = arrays[0].size
+    out = cp.empty((n, N_OUT), dtype=cp.float64)
+    p = cp.asarray(params.packed())
+    table = cp.asarray(params.aperture_table)
+    launch("channel_step", "channel_step", n, (*arrays, v, p, table, out, np.int64(n)))
+    return out
+
+
+def sample_gpu(fade, n_samples: int, seed: int, stream: int, model_code: int):
+    """``kernels/fading.cu: fading_sample`` on the current device; returns CuPy (n_steps, n_samples)."""
+    import cupy as cp
+
+    fade = cp.ascontiguousarray(cp.asarray(fade, dtype=cp.float64))
+    n_steps = fade.shape[0]
+    out = cp.empty((n_steps, n_samples), dtype=cp.float64)
+    total = n_steps * n_samples
+    launch("fading", "fading_sample", total,
+           (fade, out, np.int64(n_steps), np.int64(n_samples), np.int64(seed & 0xFFFFFFFFFFFFFFFF),
+            np.int64(stream), np.int64(model_code)))
+    return out

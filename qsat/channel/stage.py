@@ -1,0 +1,137 @@
+"""Pipeline stage ``link``: the per-step channel of every pass (product ``link``).
+
+Reads ``run.products["geometry"]`` (dims ``(pass, step)``, ``valid`` mask, elevation, range,
+Sun and Moon altitudes) and the ``[link]`` section; writes ``run.products["link"]``, a
+Dataset with the same dims holding every term of :data:`qsat.channel.budget.OUTPUTS` with
+``units`` and ``long_name``. Passes are grouped by station (altitude, aperture), since the
+link constants depend on them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from ..backend import to_numpy
+from .budget import OUTPUTS, LinkParameters, channel_step
+
+#: units and long names of the product's variables.
+VARIABLES = {
+    "loss_geometric_db": ("dB", "diffraction loss: transmit truncation, receive-aperture collection, field-stop clipping of the diffraction-limited image"),
+    "loss_atmosphere_db": ("dB", "atmospheric extinction along the slant path"),
+    "loss_turbulence_db": ("dB", "mean turbulence loss: seeing clipped by the field stop (downlink), long-term beam spread and wander (uplink)"),
+    "loss_pointing_db": ("dB", "mean pointing loss: transmitter jitter and bias, receiver tracking jitter"),
+    "loss_optics_db": ("dB", "fixed optical factors: transmit and receive optics, filter transmission, fiber coupling"),
+    "loss_total_db": ("dB", "sum of the loss terms"),
+    "transmittance": ("1", "mean end-to-end transmittance from the transmitter to the detector input (detector efficiency excluded)"),
+    "background_cps": ("photons/s", "background photon rate at the detector input (after receiver optics and filter, before detector efficiency)"),
+    "r0_m": ("m", "Fried parameter along the slant path at the link wavelength"),
+    "rytov_variance": ("1", "Rytov variance (point receiver)"),
+    "scintillation_index": ("1", "scintillation index at the receive aperture (aperture-averaged for downlinks)"),
+    "isoplanatic_angle_rad": ("rad", "isoplanatic angle along the slant path"),
+    "air_mass": ("1", "relative optical air mass (Kasten & Young 1989)"),
+    "beam_radius_m": ("m", "1/e^2 beam radius at the receiver (short-term radius for uplinks)"),
+    "fade_t_static": ("1", "fading-sampler input: transmittance without the random pointing factor"),
+    "fade_w_eq_m": ("m", "fading-sampler input: equivalent beam width of Farid & Hranilovic"),
+    "fade_sigma_x_m": ("m", "fading-sampler input: beam displacement rms along x at the receiver"),
+    "fade_sigma_y_m": ("m", "fading-sampler input: beam displacement rms along y at the receiver"),
+    "fade_bias_m": ("m", "fading-sampler input: pointing bias at the receiver"),
+    "fade_sigma_ln2": ("1", "fading-sampler input: log-irradiance variance (log-normal law)"),
+    "fade_inv_alpha": ("1", "fading-sampler input: 1/alpha of the gamma-gamma law"),
+    "fade_inv_beta": ("1", "fading-sampler input: 1/beta of the gamma-gamma law"),
+}
+
+
+def _station_table(scenario) -> dict[str, tuple[float | None, float | None]]:
+    """station name -> (aperture_m, obscuration_ratio), resolved through the orbit package's catalog."""
+    table = {}
+    try:
+        from ..orbits.stations import resolve_station
+    except ImportError:  # pragma: no cover - orbit package absent
+        resolve_station = None
+    for i, spec in enumerate(scenario.ground_stations):
+        if resolve_station is not None:
+            st = resolve_station(spec, i)
+            table[spec.name] = (st.aperture_m, st.obscuration_ratio)
+        else:
+            table[spec.name] = (spec.aperture, spec.obscuration_ratio)
+    return table
+
+
+def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backend: str = "numpy",
+                 warn=None) -> xr.Dataset:
+    """The ``link`` Dataset for a geometry Dataset and a ``LinkConfig``.
+
+    ``stations`` maps station name -> (aperture_m, obscuration_ratio) for downlinks whose
+    receiver aperture is not set in ``[link.receiver]``. ``warn(message)`` records warnings.
+    """
+    warn = warn or (lambda message: None)
+    stations = stations or {}
+    npass, nstep = geometry.sizes["pass"], geometry.sizes["step"]
+    if "station_altitude_m" in geometry.coords:
+        altitude = np.asarray(geometry["station_altitude_m"].values, dtype=np.float64)
+    else:
+        altitude = np.zeros(npass)
+        warn("link: the geometry has no station_altitude_m coordinate; station altitude taken as 0 m "
+             "(atmospheric extinction overestimated for elevated sites)")
+    names = [str(s) for s in geometry["station"].values] if "station" in geometry.coords else [""] * npass
+    valid = np.asarray(geometry["valid"].values, dtype=bool)
+
+    def column(name, scale=1.0):
+        return np.ascontiguousarray(np.nan_to_num(np.asarray(geometry[name].values, dtype=np.float64)) * scale)
+
+    el = column("elevation_deg", math.pi / 180.0)
+    rng = column("slant_range_m")
+    sun = column("sun_altitude_deg", math.pi / 180.0) if "sun_altitude_deg" in geometry else np.full_like(el, -math.pi / 2)
+    moon = column("moon_altitude_deg", math.pi / 180.0) if "moon_altitude_deg" in geometry else np.full_like(el, -math.pi / 2)
+
+    out = np.full((npass, nstep, len(OUTPUTS)), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i in range(npass):
+        ap, ob = stations.get(names[i], (None, None))
+        groups.setdefault((float(altitude[i]), ap, ob), []).append(i)
+    for (alt, ap, ob), idx in groups.items():
+        params = LinkParameters.from_config(cfg, station_altitude_m=alt, station_aperture_m=ap, station_obscuration=ob)
+        sel = np.array(idx)
+        args = [np.ascontiguousarray(a[sel].reshape(-1)) for a in (el, rng, sun, moon)]
+        v = np.ascontiguousarray(valid[sel].reshape(-1))
+        if backend == "cupy":
+            from .device import channel_step_gpu
+
+            res = channel_step_gpu(*args, v, params)
+        else:
+            res = channel_step(*args, v, params)
+        out[sel] = to_numpy(res).reshape(len(idx), nstep, len(OUTPUTS))
+
+    data = {}
+    for j, name in enumerate(OUTPUTS):
+        units, long_name = VARIABLES[name]
+        data[name] = (("pass", "step"), out[:, :, j], {"units": units, "long_name": long_name})
+    data["valid"] = (("pass", "step"), valid, geometry["valid"].attrs)
+    coords = {k: v for k, v in geometry.coords.items()}
+    if "time_utc" in geometry:
+        coords["time_utc"] = geometry["time_utc"]
+    bad = valid & ~np.all(np.isfinite(out[:, :, :8]), axis=-1)
+    if bad.any():
+        warn(f"link: {int(bad.sum())} valid steps have non-finite channel terms (input geometry NaN?)")
+    attrs = {"title": "qsat per-step optical channel", "direction": cfg.direction,
+             "wavelength_m": cfg.wavelength, "fading": cfg.fading,
+             "transmittance_definition": VARIABLES["transmittance"][1],
+             "background_definition": VARIABLES["background_cps"][1]}
+    if "step_s" in geometry.attrs:
+        attrs["step_s"] = geometry.attrs["step_s"]
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def run_stage(run) -> None:
+    """Pipeline stage: adds product ``link`` from ``geometry`` and the scenario's ``[link]``."""
+    if "geometry" not in run.products:
+        from ..errors import QsatError
+
+        raise QsatError("the link stage needs the per-step geometry of the passes stage")
+    cfg = run.scenario.link
+    run.products["link"] = compute_link(run.products["geometry"], cfg, _station_table(run.scenario),
+                                        backend=run.backend, warn=run.warn)
+    run.data_versions["atmosphere_tables"] = "ephemerides/atmosphere (2026-11-26)"

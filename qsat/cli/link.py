@@ -1,0 +1,36 @@
+"""``qsat link SCENARIO --out link.nc``: the per-step optical channel of every pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import add_backend_option
+
+
+def register(sub) -> None:
+    p = sub.add_parser("link", help="per-step channel of every pass: losses, transmittance, background",
+                       description="Find the passes, then compute every step's loss terms, mean "
+                                   "transmittance, background rate, r0, Rytov variance and scintillation "
+                                   "index for the scenario's [link] section; writes a NetCDF Dataset "
+                                   "with dims (pass, step).")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML) with a [link] section")
+    p.add_argument("--out", type=Path, required=True, help="Dataset to write (.nc)")
+    add_backend_option(p)
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from .. import scenario as scenario_mod
+    from ..errors import QsatInputError
+    from ..outputs import write_dataset
+    from ..pipeline import execute
+
+    scenario = scenario_mod.load(args.scenario)
+    if scenario.link is None:
+        raise QsatInputError("link", "missing", "a [link] section in the scenario (see docs/channel.md)")
+    run = execute(scenario, backend=args.backend, until="link")
+    ds = run.products["link"]
+    write_dataset(ds, args.out, run.provenance())
+    npass = ds.sizes["pass"]
+    print(f"{npass} passes, {int(ds['valid'].sum())} steps -> {args.out}")
+    return 0

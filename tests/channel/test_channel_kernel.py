@@ -1,0 +1,78 @@
+"""The fused per-step kernel (kernels/channel_step.cu) against its NumPy twin."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from qsat._paths import kernels_dir
+from qsat.backend import gpu_available
+from qsat.channel.budget import N_OUT, OUTPUTS, LinkParameters, channel_step
+from qsat.kernels import host_call
+
+# double-precision math, same operation order; libm / scipy erf differ by a few ulp
+RTOL = 1e-12
+
+
+def _inputs(rng, n=5000):
+    el = rng.uniform(-0.05, math.pi / 2, n)
+    d = rng.uniform(300e3, 3500e3, n)
+    sun = rng.uniform(-1.2, 1.2, n)
+    moon = rng.uniform(-1.2, 1.2, n)
+    valid = (rng.uniform(size=n) > 0.1).astype(np.uint8)
+    return el, d, sun, moon, valid
+
+
+def _compare(ref, got):
+    assert np.array_equal(np.isnan(ref), np.isnan(got))
+    ok = np.isfinite(ref)
+    scale = np.maximum(np.abs(ref), 1e-12)  # loss terms can be ~0 dB
+    assert np.max(np.abs(got[ok] - ref[ok]) / scale[ok]) < RTOL
+
+
+def test_param_layout_matches_header():
+    header = (kernels_dir() / "channel.cuh").read_text()
+    defined = dict(re.findall(r"#define QCH_(\w+) (\d+)\n", header))
+    n_params = int(defined.pop("N_PARAMS"))
+    assert int(defined.pop("N_OUT")) == N_OUT == len(OUTPUTS)
+    order = [name for name, _ in sorted(defined.items(), key=lambda kv: int(kv[1]))]
+    expected = ["WAVELENGTH", "UPLINK", "WAIST", "M2", "TX_TRUNCATION", "RX_RADIUS", "RX_OBSCURATION",
+                "TX_JITTER_X", "TX_JITTER_Y", "TX_BIAS", "RX_JITTER", "FOV", "OPTICS", "TAU_ZENITH", "MU0", "MU1",
+                "MU53", "MU56", "EARTH_RADIUS", "RAD_DAY", "RAD_NIGHT", "RAD_MOON", "COUNTS_COEFF", "ALBEDO_COEFF",
+                "GROUND_NIGHT", "AP_LOGC0", "AP_DLOGC", "AP_N"]
+    assert order == expected and n_params == len(expected) == len(LinkParameters.scalar_names())
+    # and the dataclass declares its fields in that order
+    short = [n.upper().replace("_RAD", "").replace("_M", "").replace("RADIANCE", "RAD") for n in LinkParameters.scalar_names()]
+    assert short[:4] == ["WAVELENGTH", "UPLINK", "WAIST", "M2"] and short[-3:] == ["APERTURE_LOG_C0", "APERTURE_DLOG_C", "APERTURE_N"]
+
+
+@pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
+def test_host_kernel_agrees_with_twin(which, request, rng):
+    p = request.getfixturevalue(which)
+    el, d, sun, moon, valid = _inputs(rng)
+    ref = channel_step(el, d, sun, moon, valid, p)
+    out = np.empty((el.size, N_OUT))
+    host_call("channel_step", "channel_step", el, d, sun, moon, valid, p.packed(), p.aperture_table, out, el.size)
+    _compare(ref, out)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
+@pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
+def test_gpu_kernel_agrees_with_twin(which, request, rng):
+    import cupy as cp
+
+    from qsat.channel.device import channel_step_gpu
+
+    p = request.getfixturevalue(which)
+    el, d, sun, moon, valid = _inputs(rng, 100_000)
+    ref = channel_step(el, d, sun, moon, valid, p)
+    got = channel_step_gpu(*(cp.asarray(a) for a in (el, d, sun, moon, valid)), p)
+    assert isinstance(got, cp.ndarray)
+    # the GPU's libdevice transcendental functions differ from glibc by a few ulp
+    _compare(ref, cp.asnumpy(got))
+    # the CuPy twin runs too and stays on the device
+    twin = channel_step(*(cp.asarray(a) for a in (el, d, sun, moon)), cp.asarray(valid), p)
+    assert isinstance(twin, cp.ndarray)
+    _compare(ref, cp.asnumpy(twin))
