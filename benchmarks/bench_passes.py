@@ -82,21 +82,23 @@ def station_grid(n=20):
     return [Station(f"S{i:02d}", float(a), float(o), 500.0) for i, (a, o) in enumerate(zip(lats, lons))]
 
 
-def qsat_passes(satrecs, stations, start, days, mask_deg=10.0):
+def qsat_passes(satrecs, stations, start, days, mask_deg=10.0, mode="numpy"):
     """qsat's batched engine: passes, per-step geometry at 1 s, Sun/Moon, products."""
     from qsat.orbits import batch, steps as step_mod
     from qsat.orbits.products import build
+    from qsat.orbits.propagate import Propagator
     from qsat.orbits.sky import SkyTable
     from qsat.orbits.timebase import TimeGrid
 
     st_itrs = np.array([s.itrs_m() for s in stations])
     st_latlon = np.array([s.latlon_rad for s in stations])
+    propagator = Propagator(satrecs, mode)
     n_pass = n_step = 0
     for day in range(int(np.ceil(days))):
         span = min(1.0, days - day)
         grid = TimeGrid.from_window(start + timedelta(days=day), span * 86400.0, 1.0)
-        records, _ = batch.find_passes(grid, satrecs, st_itrs, st_latlon, np.radians(mask_deg))
-        steps = step_mod.batched_steps(grid, satrecs, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
+        records, _ = batch.find_passes(grid, propagator, st_itrs, st_latlon, np.radians(mask_deg))
+        steps = step_mod.batched_steps(grid, propagator, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
         table, ds = build(grid, [f"SAT{i}" for i in range(len(satrecs))], stations, records, steps,
                           night_sun_altitude_deg=-12.0)
         n_pass += len(table)

@@ -30,7 +30,7 @@ def main(args) -> int:
 
     scenario = scenario_mod.load(args.scenario)
     run = Run(scenario=scenario, backend=resolve(args.backend))
-    result = compute_passes(scenario, engine=args.engine)
+    result = compute_passes(scenario, engine=args.engine, backend=run.backend)
     for message in result.warnings:
         run.warn(message)
     run.data_versions.update(data_versions())

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import topocentric
-from .propagate import propagate_many, propagate_one
+from ..backend import to_numpy
+from .propagate import Propagator
 from .timebase import TimeGrid
 
 ROOT_TOL_S = 1e-3
@@ -64,23 +64,22 @@ class PassRecords:
 class Evaluator:
     """Exact geometry of one satellite at arbitrary (time, station) pairs."""
 
-    def __init__(self, grid: TimeGrid, stations_itrs_m, stations_latlon_rad, omega_rad_s):
+    def __init__(self, propagator: Propagator, grid: TimeGrid, stations_itrs_m, stations_latlon_rad,
+                 omega_rad_s):
+        self.propagator = propagator
         self.grid = grid
         self.st_itrs = stations_itrs_m
         self.st_latlon = stations_latlon_rad
         self.omega = omega_rad_s
 
-    def states(self, satrec, t_s):
-        jd, fr = self.grid.utc_parts(t_s)
-        return propagate_one(satrec, jd, fr)
-
-    def __call__(self, satrec, t_s, sta):
-        """(az, el, range, range_rate, el_rate) of ``satrec`` at times ``t_s`` from stations ``sta``."""
+    def __call__(self, s, t_s, sta):
+        """(az, el, range, range_rate, el_rate) of satellite ``s`` at times ``t_s`` from stations ``sta``."""
         t_s = np.asarray(t_s, dtype=np.float64)
-        _, r, v = self.states(satrec, t_s)
+        _, r, v = self.propagator.one(s, *self.grid.utc_parts(t_s))
         theta, _ = self.grid.gmst(t_s)
         rows = np.arange(len(t_s))
-        return topocentric(r, v, theta, self.omega, rows, np.asarray(sta), self.st_itrs, self.st_latlon)
+        return self.propagator.topocentric(r, v, theta, self.omega, rows, np.asarray(sta),
+                                           self.st_itrs, self.st_latlon)
 
 
 def _illinois(f, lo, hi, f_lo, f_hi, iterations: int = ILLINOIS_ITERATIONS):
@@ -109,7 +108,7 @@ def _illinois(f, lo, hi, f_lo, f_hi, iterations: int = ILLINOIS_ITERATIONS):
     return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
 
 
-def find_passes(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad, mask_rad: float,
+def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad, mask_rad: float,
                 coarse_step_s: float = 30.0) -> tuple[PassRecords, dict]:
     """Every pass of every satellite over every station above ``mask_rad``.
 
@@ -121,36 +120,37 @@ def find_passes(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad, m
     t_c = np.unique(np.append(np.arange(0.0, end, coarse_step_s), end))
     nc = len(t_c)
     theta_c, omega = grid.gmst(t_c)
-    evaluate = Evaluator(grid, stations_itrs_m, stations_latlon_rad, omega)
+    evaluate = Evaluator(propagator, grid, stations_itrs_m, stations_latlon_rad, omega)
+    nsat = len(propagator.satrecs)
     jd, fr = grid.utc_parts(t_c)
     errors = {}
     parts = []
     rows = np.tile(np.arange(nc), nsta)
     sta_rows = np.repeat(np.arange(nsta), nc)
     # Propagate satellites in chunks sharing the coarse times.
-    chunk = max(1, int(4_000_000 // max(nc * nsta, 1)))
-    for first in range(0, len(satrecs), chunk):
-        block = satrecs[first:first + chunk]
-        e_all, r_all, v_all = propagate_many(block, jd, fr)
-        for j, satrec in enumerate(block):
+    chunk = max(1, 2_000_000 // nc)  # satellites per propagation call: ~100 MB of states
+    for first in range(0, nsat, chunk):
+        e_all, r_all, v_all = propagator.many(jd, fr, first, first + chunk)
+        e_all = to_numpy(e_all)
+        for j in range(len(e_all)):
             s = first + j
             if np.any(e_all[j]):
                 errors[s] = sorted(set(int(c) for c in np.unique(e_all[j]) if c))
-            _, el, _, _, eld = topocentric(r_all[j], v_all[j], theta_c, omega, rows, sta_rows,
-                                           stations_itrs_m, stations_latlon_rad)
+            _, el, _, _, eld = propagator.topocentric(r_all[j], v_all[j], theta_c, omega, rows, sta_rows,
+                                                      stations_itrs_m, stations_latlon_rad)
             el = np.nan_to_num(el.reshape(nsta, nc), nan=-np.pi)
             eld = np.nan_to_num(eld.reshape(nsta, nc), nan=0.0)
-            parts.append(_passes_of_satellite(s, satrec, t_c, el, eld, mask_rad, evaluate))
+            parts.append(_passes_of_satellite(s, t_c, el, eld, mask_rad, evaluate))
     return PassRecords.concat(parts).order(), errors
 
 
-def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords:
+def _passes_of_satellite(s, t_c, el, eld, mask, evaluate) -> PassRecords:
     nsta, nc = el.shape
     end = t_c[-1]
     # Culminations inside coarse intervals: elevation rate + then −.
     sta_i, i = np.nonzero((eld[:, :-1] > 0) & (eld[:, 1:] <= 0))
     if len(i):
-        t_m = _illinois(lambda t: evaluate(satrec, t, sta_i)[4], t_c[i], t_c[i + 1],
+        t_m = _illinois(lambda t: evaluate(s, t, sta_i)[4], t_c[i], t_c[i + 1],
                         eld[sta_i, i], eld[sta_i, i + 1])
     else:
         t_m = np.zeros(0)
@@ -162,7 +162,7 @@ def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords
     t_m = np.concatenate([t_m, np.zeros(len(start_sta)), np.full(len(end_sta), end)])
     if not len(t_m):
         return PassRecords.concat([])
-    el_m = evaluate(satrec, t_m, sta_i)[1]
+    el_m = evaluate(s, t_m, sta_i)[1]
     keep = el_m >= mask
     sta_i, i, t_m, el_m = sta_i[keep], i[keep], t_m[keep], el_m[keep]
     if not len(t_m):
@@ -191,7 +191,7 @@ def _passes_of_satellite(s, satrec, t_c, el, eld, mask, evaluate) -> PassRecords
     f_lo = np.concatenate([el[sta_i[r], j[r]], np.where(set_lo_is_culm[s_], el_m[s_], el[sta_i[s_], k[s_] - 1])])
     f_hi = np.concatenate([np.where(rise_hi_is_culm[r], el_m[r], el[sta_i[r], j1[r]]), el[sta_i[s_], k[s_]]])
     stas = np.concatenate([sta_i[r], sta_i[s_]])
-    roots = _illinois(lambda t: evaluate(satrec, t, stas)[1] - mask, lo, hi, f_lo - mask, f_hi - mask)
+    roots = _illinois(lambda t: evaluate(s, t, stas)[1] - mask, lo, hi, f_lo - mask, f_hi - mask)
     t_rise = np.zeros(len(t_m))
     t_rise[r] = roots[:len(r)]
     t_set = np.full(len(t_m), end)

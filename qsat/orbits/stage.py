@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..backend import resolve as resolve_backend
 from ..errors import QsatInputError
 from ..scenario import Scenario
 from . import batch, reference, steps as step_mod
 from .elements import Satellite, resolve_satellite
 from .products import build
+from .propagate import Propagator
 from .sky import SkyTable
 from .stations import Station, resolve_station
 from .timebase import TimeGrid, data_versions
@@ -56,8 +58,14 @@ def resolve(scenario: Scenario) -> tuple[TimeGrid, list[Satellite], list[Station
     return grid, sats, stations, warnings
 
 
-def compute_passes(scenario: Scenario, engine: str | None = None) -> PassResult:
-    """Every pass of every satellite over every station, with per-step geometry."""
+def compute_passes(scenario: Scenario, engine: str | None = None, backend: str | None = None,
+                   mode: str | None = None) -> PassResult:
+    """Every pass of every satellite over every station, with per-step geometry.
+
+    ``engine``: "batched" (default) or "skyfield" (the reference). ``backend``:
+    numpy/cupy/auto, as everywhere; ``mode`` overrides the batched engine's compute
+    mode ("numpy", "cupy", or "host": the CUDA kernels built for the CPU).
+    """
     grid, sats, stations, warnings = resolve(scenario)
     engine = engine or scenario.engine.passes
     mask_deg = scenario.constraints.elevation_mask_deg
@@ -69,14 +77,15 @@ def compute_passes(scenario: Scenario, engine: str | None = None) -> PassResult:
         records = _drop_short(records)
         steps = reference.reference_steps(grid, satrecs, stations, records)
     else:
-        records, errors = batch.find_passes(grid, satrecs, st_itrs, st_latlon, np.radians(mask_deg),
+        propagator = Propagator(satrecs, mode or resolve_backend(backend))
+        records, errors = batch.find_passes(grid, propagator, st_itrs, st_latlon, np.radians(mask_deg),
                                             scenario.engine.coarse_step)
         records = _drop_short(records)
         for s, codes in errors.items():
             warnings.append(f"satellite {sats[s].name}: SGP4 failed over part of the window ("
                             + "; ".join(SGP4_MESSAGES.get(c, f"code {c}") for c in codes)
                             + "); no passes reported while it fails")
-        steps = step_mod.batched_steps(grid, satrecs, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
+        steps = step_mod.batched_steps(grid, propagator, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
     table, ds = build(grid, [s.name for s in sats], stations, records, steps,
                       night_sun_altitude_deg=scenario.constraints.night_sun_altitude_deg)
     keep = np.ones(len(table), dtype=bool)
@@ -105,7 +114,7 @@ def _select(table: pd.DataFrame, ds: xr.Dataset, keep: np.ndarray):
 
 def run_stage(run) -> None:
     """Pipeline stage: adds products ``passes`` (table) and ``geometry`` (Dataset)."""
-    result = compute_passes(run.scenario)
+    result = compute_passes(run.scenario, backend=run.backend)
     for message in result.warnings:
         run.warn(message)
     run.data_versions.update(data_versions())

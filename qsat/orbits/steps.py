@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batch import PassRecords
-from .geometry import teme_to_itrs, topocentric
-from .propagate import propagate_one
+from .propagate import Propagator
 from .sky import SkyTable, altitude_deg, separation_deg, sunlit, up_vector
 from .timebase import TimeGrid
 
@@ -38,7 +37,7 @@ def sky_terms(sun_itrs_m, moon_itrs_m, sat_itrs_m, st_itrs_m, st_up):
     }
 
 
-def batched_steps(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad,
+def batched_steps(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad,
                   records: PassRecords, sky: SkyTable) -> dict:
     """Flat per-step arrays for every pass (see :func:`qsat.orbits.products.build`)."""
     p, k = pass_steps(grid, records)
@@ -50,11 +49,11 @@ def batched_steps(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad,
     sun_all, moon_all = sky.sun(t_all, theta_all), sky.moon(t_all, theta_all)
     # Work satellite by satellite in sorted order (contiguous slices), unsort once at the end.
     order = np.argsort(records.sat[p], kind="stable")
-    bounds = np.searchsorted(records.sat[p][order], np.arange(len(satrecs) + 1))
+    bounds = np.searchsorted(records.sat[p][order], np.arange(len(propagator.satrecs) + 1))
     sorted_out = {name: np.empty(len(p)) for name in ("azimuth_rad", "elevation_rad", "range_m",
                                                       "range_rate_m_s")}
     sat_itrs = np.empty((len(p), 3))
-    for s, satrec in enumerate(satrecs):
+    for s in range(len(propagator.satrecs)):
         a, b = bounds[s], bounds[s + 1]
         if a == b:
             continue
@@ -62,13 +61,14 @@ def batched_steps(grid: TimeGrid, satrecs, stations_itrs_m, stations_latlon_rad,
         ks, inverse = np.unique(k[sel], return_inverse=True)
         pos = np.searchsorted(k_all, ks)
         jd, fr = grid.utc_parts(t_all[pos])
-        _, r, v = propagate_one(satrec, jd, fr)
+        _, r, v = propagator.one(s, jd, fr)
         theta = theta_all[pos]
         sta = records.sta[p[sel]]
-        az, el, rng, rr, _ = topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m, stations_latlon_rad)
+        az, el, rng, rr, _ = propagator.topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m,
+                                                    stations_latlon_rad)
         for name, value in zip(sorted_out, (az, el, rng, rr)):
             sorted_out[name][a:b] = value
-        sat_itrs[a:b] = teme_to_itrs(r, v, theta, omega)[0][inverse]
+        sat_itrs[a:b] = propagator.itrs_positions(r, v, theta, omega)[inverse]
     out = {}
     for name, value in sorted_out.items():
         out[name] = np.empty_like(value)
