@@ -1,0 +1,25 @@
+import math
+
+from qsat.validation import all_cases, evaluate
+
+
+def test_channel_cases_evaluate():
+    cases = [c for c in all_cases() if c.topic == "channel"]
+    assert len(cases) >= 15
+    ids = {c.id for c in cases}
+    for needed in ("channel.hv_r0_v21", "channel.hv57_isoplanatic_angle", "channel.kasten_young_el0",
+                   "channel.micius_diffraction_1200km", "channel.yin2017_downlink_increase"):
+        assert needed in ids
+    for c in cases:
+        o = evaluate(c)
+        assert o.status in ("reproduced", "not reproduced", "gap")
+        if o.status != "gap":
+            assert math.isfinite(o.computed), c.id
+        if o.status == "not reproduced":
+            assert c.note, f"{c.id} does not reproduce and says nothing about why"
+
+
+def test_hv57_and_kasten_young_reproduce():
+    by_id = {c.id: evaluate(c) for c in all_cases() if c.topic == "channel"}
+    assert by_id["channel.hv_r0_v21"].status == "reproduced"
+    assert all(by_id[f"channel.kasten_young_el{e}"].status == "reproduced" for e in ("0", "1", "5", "10"))
