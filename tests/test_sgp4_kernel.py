@@ -26,8 +26,11 @@ from sgp4.api import WGS72, Satrec, SatrecArray
 from qsat._paths import kernels_dir
 from qsat.backend import gpu_available
 from qsat.errors import QsatInputError
-from qsat.orbits.sgp4_gpu import FIELDS, error_report, pack_elements, propagate, propagate_host
+from qsat.orbits.sgp4_gpu import (FIELDS, error_report, pack_elements, propagate, propagate_host,
+                                  propagate_numpy)
 
+# The kernel's host build and its NumPy twin, both checked against python-sgp4.
+CPU_IMPLEMENTATIONS = pytest.mark.parametrize("impl", [propagate_host, propagate_numpy], ids=["host", "numpy"])
 ONE_MM_KM = 1e-6
 VELOCITY_TOL_KM_S = 1e-6
 DECAYED_REL_TOL = 1e-9
@@ -112,7 +115,8 @@ def test_fields_match_kernel_layout():
     assert FIELDS[0] == "init_code" and "no_unkozai" in FIELDS and "xlamo" in FIELDS
 
 
-def test_verification_set_host():
+@CPU_IMPLEMENTATIONS
+def test_verification_set(impl):
     cases = verification_cases()
     assert len(cases) >= 33
     deep = 0
@@ -120,7 +124,7 @@ def test_verification_set_host():
         sat = Satrec.twoline2rv(line1, line2)
         deep += sat.method == "d"
         jd, fr = epoch_grid(sat, minutes)
-        error, r, v = propagate_host(pack_elements([sat]), jd, fr)
+        error, r, v = impl(pack_elements([sat]), jd, fr)
         assert_matches_python_sgp4([sat], jd, fr, error, r, v)
     assert deep >= 20  # the set exercises SDP4, both resonances and the Lyddane branch
 
@@ -134,19 +138,21 @@ def test_verification_set_covers_error_codes():
     assert {0, 1, 3, 4, 6} <= codes
 
 
-def test_synthetic_constellation_host():
+@CPU_IMPLEMENTATIONS
+def test_synthetic_constellation(impl):
     sats = synthetic_satrecs()
     # Three days either side of the constellation's epochs, irregular steps.
     t0 = sats[0].jdsatepoch + 0.5
     days = np.concatenate([np.linspace(-3.0, 3.0, 41), [0.001234, 1.5e-3, 2.75]])
     jd = np.full(days.size, t0)
     fr = days
-    error, r, v = propagate_host(pack_elements(sats), jd, fr)
+    error, r, v = impl(pack_elements(sats), jd, fr)
     assert_matches_python_sgp4(sats, jd, fr, error, r, v)
     assert (error == 6).any() and (error == 0).mean() > 0.9
 
 
-def test_afspc_operation_mode_low_inclination_geo():
+@CPU_IMPLEMENTATIONS
+def test_afspc_operation_mode_low_inclination_geo(impl):
     # 'a' mode differs in gsto (initialisation) and in the Lyddane branch's node
     # wrapping, which near-equatorial geosynchronous orbits exercise.
     rng = np.random.default_rng(5)
@@ -159,7 +165,7 @@ def test_afspc_operation_mode_low_inclination_geo():
         sats.append(s)
     jd = np.full(30, sats[0].jdsatepoch)
     fr = np.linspace(-20.0, 20.0, 30)
-    assert_matches_python_sgp4(sats, jd, fr, *propagate_host(pack_elements(sats), jd, fr))
+    assert_matches_python_sgp4(sats, jd, fr, *impl(pack_elements(sats), jd, fr))
 
 
 def test_python_model_satrecs_accepted():
@@ -189,19 +195,32 @@ def invalid_and_valid_satrecs():
     ]
 
 
-def test_invalid_and_decayed_elements_host():
+@CPU_IMPLEMENTATIONS
+def test_invalid_and_decayed_elements(impl):
     sats = invalid_and_valid_satrecs()
     jd = np.full(25, sats[0].jdsatepoch)
     fr = np.linspace(-1.0, 30.0, 25)
     packed = pack_elements(sats)
-    error, r, v = propagate_host(packed, jd, fr)
+    error, r, v = impl(packed, jd, fr)
     assert_matches_python_sgp4(sats, jd, fr, error, r, v)
     assert (error[1] == 1).all() and np.isnan(r[1]).all()
     assert (error[4] == 6).any()
     # Other satellites are unaffected: the same as propagating them alone.
     for i in (0, 5):
-        alone = propagate_host(packed[i:i + 1], jd, fr)
+        alone = impl(packed[i:i + 1], jd, fr)
         np.testing.assert_array_equal(alone[1][0], r[i])
+
+
+def test_numpy_twin_agrees_with_host_build():
+    sats = synthetic_satrecs(200, seed=3) + invalid_and_valid_satrecs()
+    packed = pack_elements(sats)
+    jd = np.full(30, sats[0].jdsatepoch)
+    fr = np.linspace(-5.0, 5.0, 30)
+    e0, r0, v0 = propagate_host(packed, jd, fr)
+    e1, r1, v1 = propagate_numpy(packed, jd, fr)
+    np.testing.assert_array_equal(e1, e0)
+    np.testing.assert_allclose(r1, r0, rtol=0, atol=1e-9)  # same statements; libm last bits only
+    np.testing.assert_allclose(v1, v0, rtol=1e-12, atol=1e-12)
 
 
 def test_error_report_names_each_failing_satellite():

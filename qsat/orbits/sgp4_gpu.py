@@ -12,6 +12,7 @@ into one float64 row per satellite.
 * :func:`propagate` — CuPy inputs launch the kernel and leave the results on the
   GPU; NumPy inputs run the host build of the same kernel;
 * :func:`propagate_host` — the host build (g++), for tests and CPU-only machines;
+* :func:`propagate_numpy` — the kernel's NumPy twin (same statements, vectorised);
 * :func:`error_report` — per-satellite messages for nonzero error codes.
 
 Results have the shapes, units and error codes of
@@ -33,7 +34,7 @@ from .._paths import kernels_dir
 from ..backend import array_namespace, to_numpy
 from ..errors import QsatInputError
 
-__all__ = ["FIELDS", "pack_elements", "propagate", "propagate_host", "error_report"]
+__all__ = ["FIELDS", "pack_elements", "propagate", "propagate_host", "propagate_numpy", "error_report"]
 
 KERNEL = "sgp4"
 FUNCTION = "sgp4_propagate"
@@ -204,6 +205,330 @@ def propagate_host(packed, jd, fr):
     error, r, v = _outputs(np, nsat, ntime)
     kernels.host_call(KERNEL, FUNCTION, packed, nsat, packed.shape[1], jd, fr, ntime, error, r, v)
     return error, r, v
+
+
+def propagate_numpy(packed, jd, fr):
+    """NumPy twin of the kernel: the same statements, vectorised over satellites × times.
+
+    Same signature and results as :func:`propagate_host` (to the last bits of NumPy's
+    and the C library's transcendental functions); needs no compiler. Slower than the
+    host build; it exists so the kernel's math has a readable array twin.
+    """
+    packed, jd, fr = _check(np.asarray(to_numpy(packed)), to_numpy(jd), to_numpy(fr), np)
+    nsat, ntime = packed.shape[0], jd.shape[0]
+    sat = np.repeat(np.arange(nsat), ntime)
+    col = {name: j for j, name in enumerate(FIELDS)}
+
+    def c(name):
+        return packed[sat, col[name]]
+
+    with np.errstate(all="ignore"):
+        t = (np.tile(jd, nsat) - c("jdsatepoch")) * MINUTES_PER_DAY + \
+            (np.tile(fr, nsat) - c("jdsatepochf")) * MINUTES_PER_DAY
+        error, r, v = _sgp4_numpy(c, t)
+    return error.reshape(nsat, ntime), r.reshape(nsat, ntime, 3), v.reshape(nsat, ntime, 3)
+
+
+def _sgp4_numpy(c, t):
+    """kernels/sgp4.cuh: qsat_sgp4 on flat arrays; c(name) gives a column per element."""
+    n = t.size
+    twopi = 2.0 * np.pi
+    code = np.zeros(n, dtype=np.uint8)
+    init_code = c("init_code")
+    alive = init_code < 0
+    code[~alive] = init_code[~alive].astype(np.uint8)
+
+    def fail(mask, value):
+        new = alive & mask
+        code[new] = value
+        alive[new] = False
+
+    xke, j2, j3oj2 = c("xke"), c("j2"), c("j3oj2")
+    vkmpersec = c("radiusearthkm") * xke / 60.0
+    deep = c("method") != 0.0
+    bstar, no = c("bstar"), c("no_unkozai")
+
+    # Secular gravity and atmospheric drag (STR3 SGP4 Model).
+    xmdf = c("mo") + c("mdot") * t
+    argpdf = c("argpo") + c("argpdot") * t
+    nodedf = c("nodeo") + c("nodedot") * t
+    t2 = t * t
+    nodem = nodedf + c("nodecf") * t2
+    tempa = 1.0 - c("cc1") * t
+    tempe = bstar * c("cc4") * t
+    templ = c("t2cof") * t2
+    full = c("isimp") != 1.0
+    delomg = c("omgcof") * t
+    delmtemp = 1.0 + c("eta") * np.cos(xmdf)
+    delm = c("xmcof") * (delmtemp * delmtemp * delmtemp - c("delmo"))
+    temp = delomg + delm
+    mm = np.where(full, xmdf + temp, xmdf)
+    argpm = np.where(full, argpdf - temp, argpdf)
+    t3 = t2 * t
+    t4 = t3 * t
+    tempa = np.where(full, tempa - c("d2") * t2 - c("d3") * t3 - c("d4") * t4, tempa)
+    tempe = np.where(full, tempe + bstar * c("cc5") * (np.sin(mm) - c("sinmao")), tempe)
+    templ = np.where(full, templ + c("t3cof") * t3 + t4 * (c("t4cof") + t * c("t5cof")), templ)
+
+    nm = no.copy()
+    em = c("ecco")
+    inclm = c("inclo")
+    d = np.flatnonzero(deep)
+    if d.size:
+        em, argpm, inclm, mm, nodem, nm = (a.copy() for a in (em, argpm, inclm, mm, nodem, nm))
+        _dspace_numpy(c, t, d, em, argpm, inclm, mm, nodem, nm)
+
+    fail(nm <= 0.0, 2)
+    am = np.power(xke / nm, 2.0 / 3.0) * tempa * tempa
+    nm = xke / np.power(am, 1.5)
+    em = em - tempe
+    fail((em >= 1.0) | (em < -0.001), 1)
+    em = np.where(em < 1.0e-6, 1.0e-6, em)
+    mm = mm + no * templ
+    xlm = mm + argpm + nodem
+    nodem = np.fmod(nodem, twopi)
+    argpm = np.fmod(argpm, twopi)
+    xlm = np.fmod(xlm, twopi)
+    mm = np.fmod(xlm - argpm - nodem, twopi)
+    sinim, cosim = np.sin(inclm), np.cos(inclm)
+
+    # Lunar-solar periodics (SDP4 only).
+    ep, xincp, argpp, nodep, mp = em.copy(), inclm.copy(), argpm.copy(), nodem.copy(), mm.copy()
+    sinip, cosip = sinim.copy(), cosim.copy()
+    aycof, xlcof = c("aycof"), c("xlcof")
+    con41, x1mth2, x7thm1 = c("con41"), c("x1mth2"), c("x7thm1")
+    if d.size:
+        _dpper_numpy(c, t, d, ep, xincp, nodep, argpp, mp)
+        neg = deep & (xincp < 0.0)
+        xincp = np.where(neg, -xincp, xincp)
+        nodep = np.where(neg, nodep + np.pi, nodep)
+        argpp = np.where(neg, argpp - np.pi, argpp)
+        fail(deep & ((ep < 0.0) | (ep > 1.0)), 3)
+        sinip = np.where(deep, np.sin(xincp), sinip)
+        cosip = np.where(deep, np.cos(xincp), cosip)
+        aycof = np.where(deep, -0.5 * j3oj2 * sinip, aycof)
+        den = np.where(np.abs(cosip + 1.0) > 1.5e-12, 1.0 + cosip, 1.5e-12)
+        xlcof = np.where(deep, -0.25 * j3oj2 * sinip * (3.0 + 5.0 * cosip) / den, xlcof)
+
+    # Long-period periodics.
+    axnl = ep * np.cos(argpp)
+    temp = 1.0 / (am * (1.0 - ep * ep))
+    aynl = ep * np.sin(argpp) + temp * aycof
+    xl = mp + argpp + nodep + temp * xlcof * axnl
+
+    # Kepler's equation (at most 10 iterations, steps limited to 0.95 rad).
+    u = np.fmod(xl - nodep, twopi)
+    eo1 = u.copy()
+    sineo1, coseo1 = np.zeros(n), np.zeros(n)
+    todo = np.arange(n)
+    for _ in range(10):
+        if todo.size == 0:
+            break
+        s_, c_ = np.sin(eo1[todo]), np.cos(eo1[todo])
+        sineo1[todo], coseo1[todo] = s_, c_
+        ax, ay = axnl[todo], aynl[todo]
+        tem5 = 1.0 - c_ * ax - s_ * ay
+        tem5 = (u[todo] - ay * c_ + ax * s_ - eo1[todo]) / tem5
+        tem5 = np.where(np.abs(tem5) >= 0.95, np.where(tem5 > 0.0, 0.95, -0.95), tem5)
+        eo1[todo] = eo1[todo] + tem5
+        todo = todo[np.abs(tem5) >= 1.0e-12]
+
+    # Short-period preliminary quantities.
+    ecose = axnl * coseo1 + aynl * sineo1
+    esine = axnl * sineo1 - aynl * coseo1
+    el2 = axnl * axnl + aynl * aynl
+    pl = am * (1.0 - el2)
+    fail(pl < 0.0, 4)
+    rl = am * (1.0 - ecose)
+    rdotl = np.sqrt(am) * esine / rl
+    rvdotl = np.sqrt(pl) / rl
+    betal = np.sqrt(1.0 - el2)
+    temp = esine / (1.0 + betal)
+    sinu = am / rl * (sineo1 - aynl - axnl * temp)
+    cosu = am / rl * (coseo1 - axnl + aynl * temp)
+    su = np.arctan2(sinu, cosu)
+    sin2u = (cosu + cosu) * sinu
+    cos2u = 1.0 - 2.0 * sinu * sinu
+    temp = 1.0 / pl
+    temp1 = 0.5 * j2 * temp
+    temp2 = temp1 * temp
+
+    # Short-period periodics; SDP4 uses the perturbed inclination.
+    cosisq = cosip * cosip
+    con41 = np.where(deep, 3.0 * cosisq - 1.0, con41)
+    x1mth2 = np.where(deep, 1.0 - cosisq, x1mth2)
+    x7thm1 = np.where(deep, 7.0 * cosisq - 1.0, x7thm1)
+    mrt = rl * (1.0 - 1.5 * temp2 * betal * con41) + 0.5 * temp1 * x1mth2 * cos2u
+    su = su - 0.25 * temp2 * x7thm1 * sin2u
+    xnode = nodep + 1.5 * temp2 * cosip * sin2u
+    xinc = xincp + 1.5 * temp2 * cosip * sinip * cos2u
+    mvt = rdotl - nm * temp1 * x1mth2 * sin2u / xke
+    rvdot = rvdotl + nm * temp1 * (x1mth2 * cos2u + 1.5 * con41) / xke
+
+    # Orientation vectors, position (km) and velocity (km/s), TEME.
+    sinsu, cossu = np.sin(su), np.cos(su)
+    snod, cnod = np.sin(xnode), np.cos(xnode)
+    sini, cosi = np.sin(xinc), np.cos(xinc)
+    xmx = -snod * cosi
+    xmy = cnod * cosi
+    ux = xmx * sinsu + cnod * cossu
+    uy = xmy * sinsu + snod * cossu
+    uz = sini * sinsu
+    vx = xmx * cossu - cnod * sinsu
+    vy = xmy * cossu - snod * sinsu
+    vz = sini * cossu
+    re = c("radiusearthkm")
+    r = np.stack([(mrt * ux) * re, (mrt * uy) * re, (mrt * uz) * re], axis=-1)
+    v = np.stack([(mvt * ux + rvdot * vx) * vkmpersec, (mvt * uy + rvdot * vy) * vkmpersec,
+                  (mvt * uz + rvdot * vz) * vkmpersec], axis=-1)
+    fail(mrt < 1.0, 6)
+    bad = (code != 0) & (code != 6) | (init_code >= 0)
+    r[bad] = np.nan
+    v[bad] = np.nan
+    return code, r, v
+
+
+def _dspace_numpy(c, t, d, em, argpm, inclm, mm, nodem, nm):
+    """kernels/sgp4.cuh: qsat_sgp4_dspace on the deep-space elements ``d`` (in place)."""
+    fasx2, fasx4, fasx6 = 0.13130908, 2.8843198, 0.37448087
+    g22, g32, g44, g52, g54 = 5.7686396, 0.95240898, 1.8014998, 1.0508330, 4.4108898
+    rptim = 4.37526908801129966e-3
+    stepp, step2 = 720.0, 259200.0
+
+    def k(name):
+        return c(name)[d]
+
+    td = t[d]
+    theta = np.fmod(k("gsto") + td * rptim, 2.0 * np.pi)
+    em[d] = em[d] + k("dedt") * td
+    inclm[d] = inclm[d] + k("didt") * td
+    argpm[d] = argpm[d] + k("domdt") * td
+    nodem[d] = nodem[d] + k("dnodt") * td
+    mm[d] = mm[d] + k("dmdt") * td
+
+    irez = k("irez")
+    res = np.flatnonzero(irez != 0)
+    if res.size == 0:
+        return
+    e = d[res]  # flat indices of resonant elements
+    tt, no, irez = t[e], c("no_unkozai")[e], irez[res]
+    cols = {name: c(name)[e] for name in ("xfact", "del1", "del2", "del3", "argpo", "argpdot", "d2201",
+                                          "d2211", "d3210", "d3222", "d4410", "d4422", "d5220", "d5232",
+                                          "d5421", "d5433")}
+    atime = np.zeros(e.size)
+    xni = no.copy()
+    xli = c("xlamo")[e].copy()
+    delt = np.where(tt > 0.0, stepp, -stepp)
+    xndt, xldot, xnddt, ft = (np.zeros(e.size) for _ in range(4))
+    todo = np.arange(e.size)
+    while todo.size:
+        q = {name: a[todo] for name, a in cols.items()}
+        li, ni, at = xli[todo], xni[todo], atime[todo]
+        sync = irez[todo] != 2
+        # 24 h resonance.
+        ndt_s = q["del1"] * np.sin(li - fasx2) + q["del2"] * np.sin(2.0 * (li - fasx4)) + \
+            q["del3"] * np.sin(3.0 * (li - fasx6))
+        nddt_s = q["del1"] * np.cos(li - fasx2) + 2.0 * q["del2"] * np.cos(2.0 * (li - fasx4)) + \
+            3.0 * q["del3"] * np.cos(3.0 * (li - fasx6))
+        # 12 h resonance.
+        xomi = q["argpo"] + q["argpdot"] * at
+        x2omi = xomi + xomi
+        x2li = li + li
+        ndt_h = q["d2201"] * np.sin(x2omi + li - g22) + q["d2211"] * np.sin(li - g22) + \
+            q["d3210"] * np.sin(xomi + li - g32) + q["d3222"] * np.sin(-xomi + li - g32) + \
+            q["d4410"] * np.sin(x2omi + x2li - g44) + q["d4422"] * np.sin(x2li - g44) + \
+            q["d5220"] * np.sin(xomi + li - g52) + q["d5232"] * np.sin(-xomi + li - g52) + \
+            q["d5421"] * np.sin(xomi + x2li - g54) + q["d5433"] * np.sin(-xomi + x2li - g54)
+        nddt_h = q["d2201"] * np.cos(x2omi + li - g22) + q["d2211"] * np.cos(li - g22) + \
+            q["d3210"] * np.cos(xomi + li - g32) + q["d3222"] * np.cos(-xomi + li - g32) + \
+            q["d5220"] * np.cos(xomi + li - g52) + q["d5232"] * np.cos(-xomi + li - g52) + \
+            2.0 * (q["d4410"] * np.cos(x2omi + x2li - g44) + q["d4422"] * np.cos(x2li - g44) +
+                   q["d5421"] * np.cos(xomi + x2li - g54) + q["d5433"] * np.cos(-xomi + x2li - g54))
+        ndt = np.where(sync, ndt_s, ndt_h)
+        ldot = ni + q["xfact"]
+        nddt = np.where(sync, nddt_s, nddt_h) * ldot
+        xndt[todo], xldot[todo], xnddt[todo] = ndt, ldot, nddt
+        step = np.abs(tt[todo] - at) >= stepp
+        s, f = todo[step], todo[~step]
+        xli[s] = xli[s] + xldot[s] * delt[s] + xndt[s] * step2
+        xni[s] = xni[s] + xndt[s] * delt[s] + xnddt[s] * step2
+        atime[s] = atime[s] + delt[s]
+        ft[f] = tt[f] - atime[f]
+        todo = s
+    nm_e = xni + xndt * ft + xnddt * ft * ft * 0.5
+    xl = xli + xldot * ft + xndt * ft * ft * 0.5
+    th = theta[res]
+    mm[e] = np.where(irez != 1, xl - 2.0 * nodem[e] + 2.0 * th, xl - nodem[e] - argpm[e] + th)
+    dndt = nm_e - no
+    nm[e] = no + dndt
+
+
+def _dpper_numpy(c, t, d, ep, inclp, nodep, argpp, mp):
+    """kernels/sgp4.cuh: qsat_sgp4_dpper on the deep-space elements ``d`` (in place)."""
+    zns, zes, znl, zel = 1.19459e-5, 0.01675, 1.5835218e-4, 0.05490
+    twopi = 2.0 * np.pi
+
+    def k(name):
+        return c(name)[d]
+
+    td = t[d]
+    zm = k("zmos") + zns * td
+    zf = zm + 2.0 * zes * np.sin(zm)
+    sinzf = np.sin(zf)
+    f2 = 0.5 * sinzf * sinzf - 0.25
+    f3 = -0.5 * sinzf * np.cos(zf)
+    ses = k("se2") * f2 + k("se3") * f3
+    sis = k("si2") * f2 + k("si3") * f3
+    sls = k("sl2") * f2 + k("sl3") * f3 + k("sl4") * sinzf
+    sghs = k("sgh2") * f2 + k("sgh3") * f3 + k("sgh4") * sinzf
+    shs = k("sh2") * f2 + k("sh3") * f3
+    zm = k("zmol") + znl * td
+    zf = zm + 2.0 * zel * np.sin(zm)
+    sinzf = np.sin(zf)
+    f2 = 0.5 * sinzf * sinzf - 0.25
+    f3 = -0.5 * sinzf * np.cos(zf)
+    sel = k("ee2") * f2 + k("e3") * f3
+    sil = k("xi2") * f2 + k("xi3") * f3
+    sll = k("xl2") * f2 + k("xl3") * f3 + k("xl4") * sinzf
+    sghl = k("xgh2") * f2 + k("xgh3") * f3 + k("xgh4") * sinzf
+    shll = k("xh2") * f2 + k("xh3") * f3
+    pe = (ses + sel) - k("peo")
+    pinc = (sis + sil) - k("pinco")
+    pl = (sls + sll) - k("plo")
+    pgh = (sghs + sghl) - k("pgho")
+    ph = (shs + shll) - k("pho")
+    incl = inclp[d] + pinc
+    inclp[d] = incl
+    ep[d] = ep[d] + pe
+    sinip, cosip = np.sin(incl), np.cos(incl)
+    node, argp, m = nodep[d], argpp[d], mp[d]
+    opsmode_a = k("opsmode_a") != 0.0
+
+    # Applied directly (inclination >= 0.2 rad).
+    ph_d = ph / sinip
+    pgh_d = pgh - cosip * ph_d
+    argp_direct, node_direct = argp + pgh_d, node + ph_d
+    # Lyddane modification (inclination < 0.2 rad).
+    sinop, cosop = np.sin(node), np.cos(node)
+    alfdp = sinip * sinop + (ph * cosop + pinc * cosip * sinop)
+    betdp = sinip * cosop + (-ph * sinop + pinc * cosip * cosop)
+    nodel = np.fmod(node, twopi)
+    nodel = np.where((nodel < 0.0) & opsmode_a, nodel + twopi, nodel)
+    xls = m + argp + cosip * nodel
+    dls = pl + pgh - pinc * nodel * sinip
+    xls = xls + dls
+    xnoh = nodel
+    nodel = np.arctan2(alfdp, betdp)
+    nodel = np.where((nodel < 0.0) & opsmode_a, nodel + twopi, nodel)
+    wrap = np.abs(xnoh - nodel) > np.pi
+    nodel = np.where(wrap, np.where(nodel < xnoh, nodel + twopi, nodel - twopi), nodel)
+    m_new = m + pl
+    argp_lyd = xls - m_new - cosip * nodel
+
+    direct = incl >= 0.2
+    nodep[d] = np.where(direct, node_direct, nodel)
+    argpp[d] = np.where(direct, argp_direct, argp_lyd)
+    mp[d] = m_new
 
 
 def error_report(error, names=None, r=None) -> list[str]:
