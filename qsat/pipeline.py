@@ -38,6 +38,7 @@ class Stage:
 STAGES: list[Stage] = [
     Stage("passes", "qsat.orbits.stage:run_stage"),
     Stage("link", "qsat.channel.stage:run_stage", needs=("link",)),
+    Stage("keys", "qsat.protocols.stage:run_stage", needs=("protocol",)),
 ]
 
 

@@ -11,3 +11,7 @@ Public surface:
 
 Physics, equations and conventions: ``docs/keys.md``.
 """
+
+# The scenario package imports this package's config sections; importing it first keeps
+# that cycle well ordered whichever module a user imports first.
+from .. import scenario as _scenario  # noqa: E402,F401

@@ -28,7 +28,9 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from ..channel.config import LinkConfig
+from ..detection.detectors import DetectorConfig
 from ..errors import QsatInputError
+from ..protocols.config import ProtocolConfig
 from .orbit import Constraints, GroundStationSpec, PassEngine, SatelliteSpec, TimeWindow
 from .types import Section
 
@@ -45,6 +47,8 @@ class Scenario(Section):
     ground_stations: list[GroundStationSpec] = Field(min_length=1)
     constraints: Constraints = Constraints()
     engine: PassEngine = PassEngine()
+    detector: DetectorConfig | None = None
+    protocol: ProtocolConfig | None = None
     link: LinkConfig | None = None
 
     # Where the file was read from: relative paths inside it resolve against this.
