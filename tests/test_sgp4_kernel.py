@@ -255,6 +255,18 @@ def test_scalar_time_and_numpy_dispatch():
     assert e0 == error[0, 0] and np.abs(r[0, 0] - r0).max() < ONE_MM_KM
 
 
+def test_numpy_backend_without_compiler_uses_twin(monkeypatch):
+    import qsat.orbits.sgp4_gpu as mod
+
+    sats = synthetic_satrecs(5)
+    packed = pack_elements(sats)
+    jd, fr = np.full(3, sats[0].jdsatepoch), np.array([0.0, 0.3, 0.6])
+    monkeypatch.setattr(mod, "_host_compiler", lambda: False)
+    monkeypatch.setattr(mod, "propagate_host", None)  # must not be called
+    error, r, v = propagate(packed, jd, fr)
+    assert_matches_python_sgp4(sats, jd, fr, error, r, v)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
 def test_gpu_kernel_matches_python_sgp4():

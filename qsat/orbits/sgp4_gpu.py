@@ -24,7 +24,9 @@ codes 1-4 are NaN, code 6 (decayed) keeps the computed values.
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
 from functools import cache
 
 import numpy as np
@@ -164,6 +166,11 @@ def _outputs(xp, nsat, ntime):
             xp.empty((nsat, ntime, 3), dtype=xp.float64))
 
 
+def _host_compiler() -> bool:
+    """Whether the host build can be made (the compiler qsat.kernels.host_library uses)."""
+    return bool(os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++"))
+
+
 def propagate(packed, jd, fr, xp=None):
     """Propagate every satellite to every time: SGP4/SDP4, fp64.
 
@@ -186,10 +193,12 @@ def propagate(packed, jd, fr, xp=None):
         TEME velocity, km/s (NaN where error is 1-4).
 
     With CuPy the kernel runs on the current device and the results stay there.
+    With NumPy the host build runs, or the NumPy twin where no C++ compiler is
+    installed (same results, slower).
     """
     xp = xp if xp is not None else array_namespace(packed, jd, fr)
     if xp is np:
-        return propagate_host(packed, jd, fr)
+        return propagate_host(packed, jd, fr) if _host_compiler() else propagate_numpy(packed, jd, fr)
     packed, jd, fr = _check(xp.asarray(packed), jd, fr, xp)
     nsat, ntime = packed.shape[0], jd.shape[0]
     error, r, v = _outputs(xp, nsat, ntime)
