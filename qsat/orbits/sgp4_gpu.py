@@ -41,8 +41,6 @@ __all__ = ["FIELDS", "pack_elements", "propagate", "propagate_host", "propagate_
 KERNEL = "sgp4"
 FUNCTION = "sgp4_propagate"
 MINUTES_PER_DAY = 1440.0
-# Packed columns that are not plain numeric Satrec attributes.
-_SPECIAL = {"init_code", "method", "isimp", "irez", "opsmode_a"}
 
 
 @cache
