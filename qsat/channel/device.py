@@ -23,15 +23,19 @@ def channel_step_gpu(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad
     return out
 
 
-def sample_gpu(fade, n_samples: int, seed: int, stream: int, model_code: int):
+def sample_gpu(fade, n_samples: int, seed: int, stream: int = 0, model: str = "auto", first_step: int = 0):
     """``kernels/fading.cu: fading_sample`` on the current device; returns CuPy (n_steps, n_samples)."""
     import cupy as cp
 
+    from ..random import check_seed
+    from .sampling import MODELS
+
+    seed = check_seed(seed)
     fade = cp.ascontiguousarray(cp.asarray(fade, dtype=cp.float64))
     n_steps = fade.shape[0]
     out = cp.empty((n_steps, n_samples), dtype=cp.float64)
     total = n_steps * n_samples
     launch("fading", "fading_sample", total,
-           (fade, out, np.int64(n_steps), np.int64(n_samples), np.int64(seed & 0xFFFFFFFFFFFFFFFF),
-            np.int64(stream), np.int64(model_code)))
+           (fade, out, np.int64(n_steps), np.int64(n_samples), np.int64(first_step),
+            np.int64(seed - 2**64 if seed >= 2**63 else seed), np.int64(stream), np.int64(MODELS[model])))
     return out
