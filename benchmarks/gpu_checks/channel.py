@@ -1,0 +1,128 @@
+"""GPU check: the fused per-step channel kernel and the fading sampler against the roofline.
+
+Figures (``run(budget_s) -> dict``):
+
+* ``step_kernel_steps_per_s`` — steps/s of ``kernels/channel_step.cu`` over 2^24 steps;
+  ``step_bytes_per_step`` = 4 doubles + 1 byte in, 22 doubles out (209 B); the achieved
+  bytes/s over the measured device copy bandwidth is ``step_kernel_fraction_of_roofline``
+  (target >= 0.30);
+* ``step_kernel_max_rel_diff`` — GPU vs NumPy twin on 2^17 steps (expect ~1e-14);
+* ``sampler_samples_per_s[model]`` — realisations/s of ``kernels/fading.cu`` for 2^26 samples
+  (log-normal: 2 Philox blocks/sample; gamma-gamma: >= 4), ``sampler_fraction_of_roofline``
+  against writing 8 B/sample at the copy bandwidth (target: >= 2e10 samples/s on an H100);
+* ``sampler_agreement`` — fraction of GPU samples equal to the twin's to 1e-10 (same Philox
+  counters; a gamma rejection may flip where libdevice and glibc differ by an ulp).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+STEP_BYTES = 4 * 8 + 1 + 22 * 8
+SAMPLE_BYTES = 8
+
+
+def _bandwidth(cupy):
+    a = cupy.empty(1 << 27, dtype=cupy.float64)
+    b = cupy.empty_like(a)
+    best = 1e9
+    for _ in range(3):
+        s, e = cupy.cuda.Event(), cupy.cuda.Event()
+        s.record()
+        cupy.copyto(b, a)
+        e.record()
+        e.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
+    return 2 * a.nbytes / best
+
+
+def _timed(cupy, fn, repeat=3):
+    fn()
+    cupy.cuda.Device().synchronize()
+    best = 1e9
+    for _ in range(repeat):
+        s, e = cupy.cuda.Event(), cupy.cuda.Event()
+        s.record()
+        fn()
+        e.record()
+        e.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
+    return best
+
+
+def _params():
+    from qsat.channel.budget import LinkParameters
+    from qsat.channel.config import LinkConfig
+
+    cfg = LinkConfig.model_validate({
+        "wavelength": 850e-9, "transmitter": {"divergence": 10e-6, "aperture": 0.3, "pointing_jitter": 1e-6},
+        "receiver": {"aperture": 1.0, "field_of_view": 100e-6}, "atmosphere": {"site": "clear"}})
+    return LinkParameters.from_config(cfg, station_altitude_m=960.0)
+
+
+def run(budget_s: float) -> dict:
+    import cupy as cp
+
+    from qsat.channel.budget import channel_step
+    from qsat.channel.device import channel_step_gpu, sample_gpu
+    from qsat.channel.sampling import fade_inputs, sample_transmittance
+
+    t_start = time.perf_counter()
+    out: dict = {}
+    bw = _bandwidth(cp)
+    out["copy_bandwidth_bytes_s"] = bw
+    p = _params()
+
+    n = 1 << 24
+    rng = cp.random.default_rng(0)
+    el = rng.uniform(math.radians(5), math.pi / 2, n)
+    d = 500e3 / cp.sin(el) ** 0.8
+    sun = rng.uniform(-1.0, 0.3, n)
+    moon = rng.uniform(-1.0, 1.0, n)
+    valid = cp.ones(n, dtype=cp.uint8)
+    t = _timed(cp, lambda: channel_step_gpu(el, d, sun, moon, valid, p))
+    out["step_kernel_steps_per_s"] = n / t
+    out["step_bytes_per_step"] = STEP_BYTES
+    out["step_kernel_fraction_of_roofline"] = n * STEP_BYTES / t / bw
+
+    m = 1 << 17
+    host = [cp.asnumpy(a[:m]) for a in (el, d, sun, moon, valid)]
+    ref = channel_step(*host, p)
+    got = cp.asnumpy(channel_step_gpu(el[:m], d[:m], sun[:m], moon[:m], valid[:m], p))
+    out["step_kernel_max_rel_diff"] = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-12)))
+
+    # sampler: 1024 steps spread over the pass, 2^16 samples each
+    steps = 1024
+    res = channel_step_gpu(el[:steps], d[:steps], sun[:steps], moon[:steps], valid[:steps], p)
+    fade = fade_inputs(res)
+    samples = 1 << 16
+    out["sampler_samples_per_s"] = {}
+    out["sampler_fraction_of_roofline"] = {}
+    for model in ("lognormal", "gamma_gamma", "auto"):
+        if time.perf_counter() - t_start > 0.8 * budget_s:
+            out["sampler_skipped"] = f"time budget reached before {model}"
+            break
+        t = _timed(cp, lambda: sample_gpu(fade, samples, 12345, 0, model))
+        rate = steps * samples / t
+        out["sampler_samples_per_s"][model] = rate
+        out["sampler_fraction_of_roofline"][model] = rate * SAMPLE_BYTES / bw
+
+    fade_h = cp.asnumpy(fade[:64])
+    twin = sample_transmittance(fade_h, 2000, 12345, 0, "auto")
+    gpu = cp.asnumpy(sample_gpu(cp.asarray(fade_h), 2000, 12345, 0, "auto"))
+    ok = np.isfinite(twin)
+    out["sampler_agreement"] = float(np.mean(np.abs(gpu[ok] - twin[ok]) <= 1e-10 * np.abs(twin[ok])))
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(120.0), indent=2))
