@@ -54,7 +54,9 @@ class PassRecords:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
 
     def order(self) -> "PassRecords":
-        idx = np.lexsort((self.sta, self.sat, self.t_rise))
+        """Sorted by satellite, then rise time, then station: each satellite's passes
+        (and so its per-step rows) are contiguous, which the step stage relies on."""
+        idx = np.lexsort((self.sta, self.t_rise, self.sat))
         return PassRecords(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
     def __len__(self) -> int:

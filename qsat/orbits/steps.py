@@ -47,35 +47,28 @@ def batched_steps(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stati
     t_all = grid.seconds(k_all)
     theta_all, omega = grid.gmst(t_all)
     sun_all, moon_all = sky.sun(t_all, theta_all), sky.moon(t_all, theta_all)
-    # Work satellite by satellite in sorted order (contiguous slices), unsort once at the end.
-    order = np.argsort(records.sat[p], kind="stable")
-    bounds = np.searchsorted(records.sat[p][order], np.arange(len(propagator.satrecs) + 1))
-    sorted_out = {name: np.empty(len(p)) for name in ("azimuth_rad", "elevation_rad", "range_m",
-                                                      "range_rate_m_s")}
+    # Passes are ordered by satellite (PassRecords.order), so each satellite's steps are
+    # one contiguous slice.
+    if np.any(np.diff(records.sat) < 0):
+        raise ValueError("pass records must be ordered by satellite (PassRecords.order)")
+    bounds = np.searchsorted(records.sat[p], np.arange(len(propagator.satrecs) + 1))
+    out = {name: np.empty(len(p)) for name in ("azimuth_rad", "elevation_rad", "range_m", "range_rate_m_s")}
     sat_itrs = np.empty((len(p), 3))
     for s in range(len(propagator.satrecs)):
         a, b = bounds[s], bounds[s + 1]
         if a == b:
             continue
-        sel = order[a:b]
-        ks, inverse = np.unique(k[sel], return_inverse=True)
+        ks, inverse = np.unique(k[a:b], return_inverse=True)
         pos = np.searchsorted(k_all, ks)
         jd, fr = grid.utc_parts(t_all[pos])
         _, r, v = propagator.one(s, jd, fr)
         theta = theta_all[pos]
-        sta = records.sta[p[sel]]
-        az, el, rng, rr, _ = propagator.topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m,
-                                                    stations_latlon_rad)
-        for name, value in zip(sorted_out, (az, el, rng, rr)):
-            sorted_out[name][a:b] = value
+        sta = records.sta[p[a:b]]
+        values = propagator.topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m, stations_latlon_rad)
+        for name, value in zip(out, values):
+            out[name][a:b] = value
         sat_itrs[a:b] = propagator.itrs_positions(r, v, theta, omega)[inverse]
-    out = {}
-    for name, value in sorted_out.items():
-        out[name] = np.empty_like(value)
-        out[name][order] = value
-    unsorted_itrs = np.empty_like(sat_itrs)
-    unsorted_itrs[order] = sat_itrs
     sta = records.sta[p]
-    out.update(sky_terms(sun_all[k_index], moon_all[k_index], unsorted_itrs, stations_itrs_m[sta], ups[sta]))
+    out.update(sky_terms(sun_all[k_index], moon_all[k_index], sat_itrs, stations_itrs_m[sta], ups[sta]))
     out["pass_index"], out["k"] = p, k
     return out

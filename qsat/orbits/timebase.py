@@ -108,8 +108,16 @@ class TimeGrid:
         from skyfield.sgp4lib import theta_GMST1982
 
         whole, fraction = self.utc_parts(t_s)
-        theta, theta_dot = theta_GMST1982(whole, fraction + self.dut1_s(t_s) / DAY_S)
-        return np.asarray(theta, dtype=np.float64), float(np.mean(theta_dot)) / DAY_S
+        theta, _ = theta_GMST1982(whole, fraction + self.dut1_s(t_s) / DAY_S)
+        return np.asarray(theta, dtype=np.float64), self.gmst_rate_rad_s
+
+    @cached_property
+    def gmst_rate_rad_s(self) -> float:
+        """Rate of GMST-1982 [rad/s] over the window (it drifts by 1e-15 relative a day)."""
+        from skyfield.sgp4lib import theta_GMST1982
+
+        _, theta_dot = theta_GMST1982(self.jd_utc_whole, self.jd_utc_fraction)
+        return float(theta_dot) / DAY_S
 
     def datetime64(self, t_s):
         """UTC times as numpy datetime64[ns]."""
