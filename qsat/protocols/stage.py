@@ -69,6 +69,8 @@ def compute_keys(geometry: xr.Dataset, link: xr.Dataset, passes: pd.DataFrame, c
                  warn=None) -> dict:
     """The stage's products from plain inputs (usable without a Run)."""
     detector = (det_cfg or DetectorConfig()).build()
+    # the detector owns afterpulsing and extraneous clicks in scenario mode
+    cfg = cfg.model_copy(update={"afterpulse_probability": detector.afterpulse_probability})
     step_s = float(geometry.attrs.get("step_s", 1.0))
     valid, eta, pdc = _inputs(geometry, link, cfg, detector)
     xp = namespace(backend)
