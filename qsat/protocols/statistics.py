@@ -6,7 +6,7 @@ Each tail bound turns an *observed* count ``x`` into a confidence interval on it
 * Chernoff (multiplicative) bounds in the closed form of Yin et al., "Tight
   security bounds for decoy-state quantum key distribution", Sci. Rep. 10, 14312
   (2020) (arXiv:2002.06530), Sec. II ("observed value → expected value"), the
-  form used by SatQuMA (Sidhu et al., npj Quantum Inf. 8, 18 (2022), Methods):
+  form SatQuMA implements (Sidhu et al., npj Quantum Inf. 8, 18 (2022)):
   ``x_L = x - β/2 - sqrt(2βx + β²/4)``, ``x_U = x + β + sqrt(2βx + β²)``,
   ``β = ln(1/eps)``;
 * Hoeffding bounds as in Lim et al., PRA 89, 022307 (2014), definition after

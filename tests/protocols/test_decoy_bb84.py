@@ -112,3 +112,14 @@ def test_bounds_values():
     assert np.all(plob_bits_per_use(eta) <= tgw_bits_per_use(eta))
     # small-η limit: PLOB ≈ η / ln 2 (Pirandola et al. 2017, after Eq. (19))
     assert float(plob_bits_per_use(1e-9)) == pytest.approx(1.4426950408889634e-9, rel=1e-8)
+
+
+def test_nonzero_weakest_decoy():
+    mu = np.array([0.6, 0.2, 0.02])
+    p = np.array([0.7, 0.2, 0.1])
+    _, counts = constant_pass(np.array([10 ** -2.8, 10 ** -3.5]), mu=mu, p=p)
+    fin = key_length(*counts, mu, p)
+    asy = key_length(*counts, mu, p, tail="asymptotic")
+    assert np.all(fin.status == 0) and np.all(fin.secret_key_bits > 0)
+    assert np.all(fin.secret_key_bits < asy.secret_key_bits)
+    assert np.all(fin.s_x0 < asy.s_x0 + 1) and np.all(fin.s_x1 < asy.s_x1)

@@ -54,6 +54,12 @@ def test_decoy_stage_adds_columns_and_dataset():
     for var in ("click_rate_cps", "sifted_rate_cps", "qber", "key_rate_asymptotic_bps"):
         assert ds[var].dims == ("pass", "step") and "units" in ds[var].attrs
     assert np.isnan(ds["qber"].values[2, 250])  # padding stays NaN
+    # every per-step key rate at or below PLOB at the same (detected) transmittance
+    from qsat.protocols.bounds import plob_bits_per_use
+
+    ok = np.isfinite(ds["key_rate_asymptotic_bps"].values)
+    plob_rate = cfg.rep_rate_hz * plob_bits_per_use(ds["transmittance_detected"].values[ok])
+    assert np.all(ds["key_rate_asymptotic_bps"].values[ok] <= plob_rate)
     # per-step asymptotic key summed over the pass ≈ the asymptotic pass key (same bounds, no fluctuations)
     s = float(np.nansum(ds["key_rate_asymptotic_bps"].values[0]))
     assert s == pytest.approx(float(table["secret_key_bits_asymptotic"].iloc[0]), rel=0.02)
