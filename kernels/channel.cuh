@@ -86,9 +86,9 @@ QSAT_HD double qch_fov_fraction(double f, double fov) {
     return -expm1(-4.0 * 0.6931471805599453 * rho * rho / (f * f));
 }
 
-// One step of the link budget; writes QCH_N_OUT values to out (see budget.OUTPUTS).
+// One step of the link budget; writes QCH_N_OUT values to out[0], out[stride], ... (budget.OUTPUTS).
 QSAT_HD void qch_step(double elevation, double d, double sun, double moon, const double* p,
-                      const double* table, double* out) {
+                      const double* table, double* out, long long stride) {
     double el = qch_clip(elevation, 0.0, 0.5 * QSAT_PI);
     double lam = p[QCH_WAVELENGTH];
     double k = 2.0 * QSAT_PI / lam;
@@ -185,26 +185,26 @@ QSAT_HD void qch_step(double elevation, double d, double sun, double moon, const
     }
     double counts = radiance * p[QCH_COUNTS_COEFF];
 
-    out[0] = -QCH_DB * log(g_geo);
-    out[1] = -QCH_DB * log(t_atm);
-    out[2] = -QCH_DB * log(g_turb);
-    out[3] = -QCH_DB * log(g_point);
-    out[4] = -QCH_DB * log(g_opt);
-    out[5] = -QCH_DB * log(qch_max(trans, QCH_TINY));
-    out[6] = trans;
-    out[7] = counts;
-    out[8] = r0;
-    out[9] = rytov;
-    out[10] = scint;
-    out[11] = theta0;
-    out[12] = air_mass;
-    out[13] = w_st;
-    out[14] = trans / point_st;
-    out[15] = weq_st;
-    out[16] = sx;
-    out[17] = sy;
-    out[18] = jb;
-    out[19] = sigma_ln2;
-    out[20] = inv_a;
-    out[21] = inv_b;
+    out[0 * stride] = -QCH_DB * log(g_geo);
+    out[1 * stride] = -QCH_DB * log(t_atm);
+    out[2 * stride] = -QCH_DB * log(g_turb);
+    out[3 * stride] = -QCH_DB * log(g_point);
+    out[4 * stride] = -QCH_DB * log(g_opt);
+    out[5 * stride] = -QCH_DB * log(qch_max(trans, QCH_TINY));
+    out[6 * stride] = trans;
+    out[7 * stride] = counts;
+    out[8 * stride] = r0;
+    out[9 * stride] = rytov;
+    out[10 * stride] = scint;
+    out[11 * stride] = theta0;
+    out[12 * stride] = air_mass;
+    out[13 * stride] = w_st;
+    out[14 * stride] = trans / point_st;
+    out[15 * stride] = weq_st;
+    out[16 * stride] = sx;
+    out[17 * stride] = sy;
+    out[18 * stride] = jb;
+    out[19 * stride] = sigma_ln2;
+    out[20 * stride] = inv_a;
+    out[21 * stride] = inv_b;
 }

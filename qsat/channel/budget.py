@@ -51,7 +51,8 @@ from .pointing import equivalent_beam_width, fov_fraction, mean_pointing_factor
 #: Mean Earth radius (m), IUGG R1 (Moritz, Geodetic Reference System 1980).
 EARTH_RADIUS_M = 6371008.8
 
-#: Columns of the per-step output (kernel and twin write ``out[i * len(OUTPUTS) + j]``).
+#: Columns of the per-step output: the twin returns ``(n, N_OUT)``; the kernel writes the
+#: transposed, one contiguous row per output (``out[j * n + i]``).
 OUTPUTS = ("loss_geometric_db", "loss_atmosphere_db", "loss_turbulence_db", "loss_pointing_db",
            "loss_optics_db", "loss_total_db", "transmittance", "background_cps", "r0_m",
            "rytov_variance", "scintillation_index", "isoplanatic_angle_rad", "air_mass",

@@ -9,18 +9,22 @@ from .budget import N_OUT, LinkParameters
 
 
 def channel_step_gpu(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, valid, params: LinkParameters):
-    """``kernels/channel_step.cu: channel_step`` on the current device; returns a CuPy (n, N_OUT) array."""
+    """``kernels/channel_step.cu: channel_step`` on the current device; a CuPy (n, N_OUT) view.
+
+    The kernel writes one contiguous row per output (``(N_OUT, n)``, coalesced stores); the
+    transposed view has the twin's ``(n, N_OUT)`` layout.
+    """
     import cupy as cp
 
     arrays = [cp.ascontiguousarray(cp.asarray(a, dtype=cp.float64))
               for a in (elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad)]
     v = cp.ascontiguousarray(cp.asarray(valid, dtype=cp.uint8))
     n = arrays[0].size
-    out = cp.empty((n, N_OUT), dtype=cp.float64)
+    out = cp.empty((N_OUT, n), dtype=cp.float64)
     p = cp.asarray(params.packed())
     table = cp.asarray(params.aperture_table)
     launch("channel_step", "channel_step", n, (*arrays, v, p, table, out, np.int64(n)))
-    return out
+    return out.T
 
 
 def sample_gpu(fade, n_samples: int, seed: int, stream: int = 0, model: str = "auto", first_step: int = 0):

@@ -36,13 +36,18 @@ GAMMA_TRIES = 16
 _MASK32 = 0xFFFFFFFF
 
 
-def fade_inputs(budget_columns) -> np.ndarray:
-    """The sampler's (n, 9) input from a ``channel_step`` result or a ``link_budget`` dict."""
-    if isinstance(budget_columns, dict):
-        xp = array_namespace(budget_columns["transmittance"])
-        return xp.stack([xp.asarray(budget_columns[c]).reshape(-1) for c in FADE_COLUMNS], axis=-1)
-    xp = array_namespace(budget_columns)
-    return xp.ascontiguousarray(budget_columns[:, [OUTPUTS.index(c) for c in FADE_COLUMNS]])
+def fade_inputs(budget) -> np.ndarray:
+    """The sampler's (n, 9) input (columns ``budget.FADE_COLUMNS``) from a budget.
+
+    ``budget`` is a ``channel_step`` result (n, N_OUT), a ``link_budget`` dict, or the ``link``
+    Dataset of the stage (its steps flattened in (pass, step) order, padding included as NaN).
+    """
+    if hasattr(budget, "keys"):
+        cols = [getattr(budget[c], "data", budget[c]) for c in FADE_COLUMNS]
+        xp = array_namespace(*cols)
+        return xp.stack([xp.asarray(c, dtype=xp.float64).reshape(-1) for c in cols], axis=-1)
+    xp = array_namespace(budget)
+    return xp.ascontiguousarray(budget[:, [OUTPUTS.index(c) for c in FADE_COLUMNS]])
 
 
 def _block(index, stream, tag, seed, xp):

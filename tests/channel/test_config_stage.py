@@ -165,3 +165,18 @@ def test_run_stage_in_pipeline_context():
         warnings.simplefilter("error")
         run_stage(run)
     assert run.products["link"].sizes == {"pass": 3, "step": 40}
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("qsat.backend", fromlist=["gpu_available"]).gpu_available(),
+                    reason="needs a usable CUDA device")
+def test_stage_on_the_gpu_matches_numpy():
+    s = scenario()
+    geo = synthetic_geometry()
+    a = compute_link(geo, s.link, {"Xinglong": (1.0, None)}, backend="numpy")
+    b = compute_link(geo, s.link, {"Xinglong": (1.0, None)}, backend="cupy")
+    for name in OUTPUTS:
+        x, y = a[name].values, b[name].values
+        assert np.array_equal(np.isnan(x), np.isnan(y))
+        ok = np.isfinite(x)
+        assert np.allclose(x[ok], y[ok], rtol=1e-12, atol=1e-12), name

@@ -118,3 +118,20 @@ def test_gpu_sampler_agrees_with_twin(model, downlink_params):
     # libdevice log/exp/cos differ from glibc by a few ulp; a rejection step may flip in rare cases
     close = np.abs(got[ok] - twin[ok]) <= 1e-10 * twin[ok]
     assert close.mean() > 0.9999
+
+
+def test_sampling_from_the_stage_product():
+    from qsat.channel.stage import compute_link
+    from tests.channel.conftest import make_config
+    from tests.channel.test_config_stage import synthetic_geometry
+
+    ds = compute_link(synthetic_geometry(), make_config())
+    fade = fade_inputs(ds)
+    assert fade.shape == (ds.sizes["pass"] * ds.sizes["step"], 9)
+    samples = sample_transmittance(fade, 4000, 3).reshape(ds.sizes["pass"], ds.sizes["step"], -1)
+    valid = ds["valid"].values
+    assert np.all(np.isnan(samples[~valid]))
+    mean = samples[valid].mean(axis=-1)
+    t = ds["transmittance"].values[valid]
+    se = samples[valid].std(axis=-1) / math.sqrt(samples.shape[-1])
+    assert np.all(np.abs(mean - t) < 5 * se + 1e-15)
