@@ -102,3 +102,33 @@ def test_uplink_turbulence_spread_and_wander(uplink_params):
     assert np.all(b["fade_sigma_x_m"] > uplink_params.tx_jitter_x_rad * np.array([520e3, 950e3]))
 
 
+
+
+def test_background_counts_by_hand():
+    from tests.channel.conftest import make_config
+
+    p = LinkParameters.from_config(make_config(background={"night_radiance": 1e-8, "moon_radiance": 2e-8,
+                                                            "day_radiance": 1e-2},
+                                               receiver={"filter_width": "2 nm", "optical_efficiency": 0.5}))
+    b = link_budget(np.array(1.0), np.array(8e5), p)  # night, no Moon
+    omega = 2 * math.pi * (1 - math.cos(50e-6))
+    area = math.pi * 0.5 ** 2
+    photon = 6.62607015e-34 * 299792458.0 / 850e-9
+    expected = 1e-8 * 1e9 * omega * area * 2e-9 * 0.5 / photon  # W m-2 sr-1 nm-1 -> per m of wavelength
+    assert float(b["background_cps"]) == pytest.approx(expected, rel=1e-12)
+    assert 100 < expected < 300  # ~264 photons/s: the order of magnitude night QKD receivers see
+
+
+def test_layered_profile_equals_hv_layers():
+    from tests.channel.conftest import make_config
+
+    h, w = turb.hufnagel_valley_layers()
+    layered = LinkParameters.from_config(make_config(atmosphere={"site": "clear", "cn2_layers": [[float(a), float(b)]
+                                                                                                 for a, b in zip(h, w)]}))
+    hv = LinkParameters.from_config(make_config())
+    a = link_budget(np.array(0.7), np.array(9e5), layered)
+    b = link_budget(np.array(0.7), np.array(9e5), hv)
+    for k in ("r0_m", "rytov_variance", "scintillation_index", "transmittance"):
+        assert float(a[k]) == pytest.approx(float(b[k]), rel=1e-12)
+    weak = LinkParameters.from_config(make_config(atmosphere={"site": "clear", "cn2_ground": 1e-15, "rms_wind": 10}))
+    assert float(link_budget(np.array(0.7), np.array(9e5), weak)["r0_m"]) > float(b["r0_m"])
