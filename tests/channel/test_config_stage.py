@@ -67,6 +67,22 @@ def test_bad_input_names_field_and_value(kwargs, field, fragment):
     assert str(err.value).startswith(field + ":")
 
 
+@pytest.mark.parametrize("section,body,field,fragment", [
+    ("receiver", 'aperture = "1 m"\noptical_efficiency = 1.5', "link.receiver.optical_efficiency", "(0, 1]"),
+    ("receiver", 'aperture = "1 m"\nfiber_coupling = 0', "link.receiver.fiber_coupling", "(0, 1]"),
+    ("receiver", 'aperture = "1 m"\nobscuration_ratio = 1.0', "link.receiver.obscuration_ratio", "[0, 1)"),
+    ("receiver", 'aperture = "-1 m"', "link.receiver.aperture", "positive length"),
+    ("receiver", 'aperture = "1 m"\nfield_of_view = "0 urad"', "link.receiver.field_of_view", "positive angle"),
+    ("receiver", 'aperture = "1 m"\npointing_jitter = "-2 urad"', "link.receiver.pointing_jitter", "non-negative"),
+])
+def test_bad_receiver_values(section, body, field, fragment):
+    text = BASE + '[link]\n[link.transmitter]\ndivergence = "10 urad"\npointing_jitter = "1 urad"\n' + \
+        f"[link.{section}]\n{body}\n"
+    with pytest.raises(QsatInputError) as err:
+        loads(text)
+    assert err.value.field == field and fragment in err.value.expected
+
+
 def test_fov_below_diffraction_limit_warns():
     with pytest.warns(QsatWarning, match="diffraction limit"):
         scenario(fov="1 urad")
