@@ -45,7 +45,7 @@ from ..backend import array_namespace
 from . import atmosphere as atm
 from . import background as bg
 from . import turbulence as turb
-from .beam import airy_fwhm, annulus_fraction, beam_radius, rayleigh_range, waist_from_divergence
+from .beam import airy_fwhm, annulus_fraction, beam_radius
 from .pointing import equivalent_beam_width, fov_fraction, mean_pointing_factor
 
 #: Mean Earth radius (m), IUGG R1 (Moritz, Geodetic Reference System 1980).
@@ -119,7 +119,7 @@ class LinkParameters:
         tx, rx, at, bgc = cfg.transmitter, cfg.receiver, cfg.atmosphere, cfg.background
         uplink = cfg.direction == "uplink"
 
-        waist = tx.waist if tx.waist is not None else waist_from_divergence(tx.divergence, lam, tx.m2)
+        waist = tx.waist_m(lam)
         if tx.aperture is not None:
             truncation = float(annulus_fraction(np.float64(waist), 0.5 * tx.aperture, tx.obscuration_ratio))
         else:

@@ -15,7 +15,7 @@ from ..errors import QsatWarning
 from ..scenario.types import (NonNegativeAngle_rad, PositiveAngle_rad, PositiveLength_m, Probability,
                               Section, Speed_m_s)
 from . import atmosphere, background
-from .beam import diffraction_limited_fov
+from .beam import diffraction_limited_fov, waist_from_divergence
 
 DIRECTIONS = ("downlink", "uplink")
 FADING_MODELS = ("auto", "lognormal", "gamma_gamma", "none")
@@ -58,9 +58,24 @@ class TransmitterConfig(Section):
 
     @model_validator(mode="after")
     def _beam(self):
-        if (self.divergence is None) == (self.waist is None):
-            raise ValueError("exactly one of divergence (full 1/e^2 angle) or waist (1/e^2 radius)")
+        if self.divergence is not None and self.waist is not None:
+            raise ValueError("only one of divergence (full 1/e^2 angle) or waist (1/e^2 radius)")
+        if self.divergence is None and self.waist is None and self.aperture is None:
+            raise ValueError("divergence (full 1/e^2 angle), waist (1/e^2 radius) or an aperture to fill")
         return self
+
+    def waist_m(self, wavelength_m: float) -> float:
+        """1/e^2 waist at the transmitter: given, from the divergence, or filling the aperture.
+
+        A filled aperture uses Klein & Degnan's optimum truncation a/w0 = 1.12 (maximum far-field
+        on-axis gain of a truncated Gaussian; Appl. Opt. 13, 2134 (1974)); the far field is then
+        treated as that Gaussian's (the truncation ripples are neglected).
+        """
+        if self.waist is not None:
+            return self.waist
+        if self.divergence is not None:
+            return waist_from_divergence(self.divergence, wavelength_m, self.m2)
+        return 0.5 * self.aperture / 1.12
 
 
 class ReceiverConfig(Section):

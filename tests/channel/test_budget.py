@@ -132,3 +132,14 @@ def test_layered_profile_equals_hv_layers():
         assert float(a[k]) == pytest.approx(float(b[k]), rel=1e-12)
     weak = LinkParameters.from_config(make_config(atmosphere={"site": "clear", "cn2_ground": 1e-15, "rms_wind": 10}))
     assert float(link_budget(np.array(0.7), np.array(9e5), weak)["r0_m"]) > float(b["r0_m"])
+
+
+def test_filled_aperture_transmitter():
+    from qsat.channel.config import LinkConfig
+
+    cfg = LinkConfig.model_validate({"transmitter": {"aperture": 0.3, "pointing_jitter": 1e-6},
+                                     "receiver": {"aperture": 1.0}})
+    p = LinkParameters.from_config(cfg)
+    assert p.waist_m == pytest.approx(0.15 / 1.12)
+    # Klein & Degnan's a/w0 = 1.12 passes 1 - exp(-2 x 1.12^2) = 91.8 % of the power
+    assert p.tx_truncation == pytest.approx(1 - math.exp(-2 * 1.12 ** 2))

@@ -196,3 +196,13 @@ def test_stage_on_the_gpu_matches_numpy():
         assert np.array_equal(np.isnan(x), np.isnan(y))
         ok = np.isfinite(x)
         assert np.allclose(x[ok], y[ok], rtol=1e-12, atol=1e-12), name
+
+
+def test_transmitter_needs_a_beam():
+    text = BASE + '[link]\n[link.transmitter]\npointing_jitter = "1 urad"\n'
+    with pytest.raises(QsatInputError) as err:
+        loads(text)
+    assert err.value.field == "link.transmitter" and "divergence" in err.value.expected
+    text = BASE + '[link]\n[link.transmitter]\npointing_jitter = "1 urad"\ndivergence = "10 urad"\nwaist = "5 cm"\n'
+    with pytest.raises(QsatInputError, match="only one of"):
+        loads(text)
