@@ -80,12 +80,18 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     valid = np.asarray(geometry["valid"].values, dtype=bool)
 
     def column(name, scale=1.0):
-        return np.ascontiguousarray(np.nan_to_num(np.asarray(geometry[name].values, dtype=np.float64)) * scale)
+        return np.asarray(geometry[name].values, dtype=np.float64) * scale
 
     el = column("elevation_deg", math.pi / 180.0)
     rng = column("slant_range_m")
     sun = column("sun_altitude_deg", math.pi / 180.0) if "sun_altitude_deg" in geometry else np.full_like(el, -math.pi / 2)
     moon = column("moon_altitude_deg", math.pi / 180.0) if "moon_altitude_deg" in geometry else np.full_like(el, -math.pi / 2)
+    broken = valid & ~(np.isfinite(el) & np.isfinite(rng) & np.isfinite(sun) & np.isfinite(moon))
+    if broken.any():
+        warn(f"link: {int(broken.sum())} valid steps have non-finite geometry; their channel terms are NaN")
+    # padded (and broken) steps are masked out; give the kernels finite numbers to skip over
+    el, rng, sun, moon = (np.ascontiguousarray(np.where(np.isfinite(a), a, 0.0)) for a in (el, rng, sun, moon))
+    compute = valid & ~broken
 
     out = np.full((npass, nstep, len(OUTPUTS)), np.nan)
     groups: dict[tuple, list[int]] = {}
@@ -96,7 +102,7 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
         params = LinkParameters.from_config(cfg, station_altitude_m=alt, station_aperture_m=ap, station_obscuration=ob)
         sel = np.array(idx)
         args = [np.ascontiguousarray(a[sel].reshape(-1)) for a in (el, rng, sun, moon)]
-        v = np.ascontiguousarray(valid[sel].reshape(-1))
+        v = np.ascontiguousarray(compute[sel].reshape(-1))
         if backend == "cupy":
             from .device import channel_step_gpu
 
@@ -113,9 +119,9 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     coords = {k: v for k, v in geometry.coords.items()}
     if "time_utc" in geometry:
         coords["time_utc"] = geometry["time_utc"]
-    bad = valid & ~np.all(np.isfinite(out[:, :, :8]), axis=-1)
+    bad = compute & ~np.all(np.isfinite(out[:, :, :8]), axis=-1)
     if bad.any():
-        warn(f"link: {int(bad.sum())} valid steps have non-finite channel terms (input geometry NaN?)")
+        warn(f"link: {int(bad.sum())} valid steps have non-finite channel terms")
     attrs = {"title": "qsat per-step optical channel", "direction": cfg.direction,
              "wavelength_m": cfg.wavelength, "fading": cfg.fading,
              "transmittance_definition": VARIABLES["transmittance"][1],

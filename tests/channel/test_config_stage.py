@@ -205,3 +205,17 @@ def test_transmitter_needs_a_beam():
     text = BASE + '[link]\n[link.transmitter]\npointing_jitter = "1 urad"\ndivergence = "10 urad"\nwaist = "5 cm"\n'
     with pytest.raises(QsatInputError, match="only one of"):
         loads(text)
+
+
+def test_stage_edge_cases():
+    s = scenario()
+    empty = compute_link(synthetic_geometry().isel({"pass": slice(0, 0)}), s.link, {"Xinglong": (1.0, None)})
+    assert empty.sizes["pass"] == 0 and "transmittance" in empty
+    geo = synthetic_geometry()
+    el = geo["elevation_deg"].values.copy()
+    el[0, 5] = np.nan  # a valid step with broken geometry
+    geo["elevation_deg"] = (("pass", "step"), el)
+    messages = []
+    ds = compute_link(geo, s.link, {"Xinglong": (1.0, None)}, warn=messages.append)
+    assert np.isnan(float(ds["transmittance"][0, 5])) and np.isfinite(float(ds["transmittance"][0, 6]))
+    assert any("non-finite geometry" in m for m in messages)
