@@ -45,7 +45,7 @@ from ..backend import array_namespace
 from . import atmosphere as atm
 from . import background as bg
 from . import turbulence as turb
-from .beam import airy_fwhm, annulus_fraction, beam_radius
+from .beam import airy_fwhm, annulus_fraction, beam_radius, diffraction_limited_fov
 from .pointing import equivalent_beam_width, fov_fraction, mean_pointing_factor
 
 #: Mean Earth radius (m), IUGG R1 (Moritz, Geodetic Reference System 1980).
@@ -136,6 +136,14 @@ class LinkParameters:
                                  "a positive receive aperture (or the ground station's aperture in its catalog "
                                  "entry or [[ground_stations]] aperture)")
         rx_obsc = 0.0 if rx_obsc is None else float(rx_obsc)
+        if rx.aperture is None and rx.field_of_view < diffraction_limited_fov(lam, rx_aperture):
+            import warnings
+
+            from ..errors import QsatWarning
+
+            warnings.warn(f"link.receiver.field_of_view: {rx.field_of_view * 1e6:.3g} urad is below the diffraction "
+                          f"limit of the station's {rx_aperture:.3g} m aperture "
+                          f"({diffraction_limited_fov(lam, rx_aperture) * 1e6:.3g} urad)", QsatWarning, stacklevel=2)
 
         if at.extinction_source == "zenith_transmittance":
             tau = -math.log(at.zenith_transmittance)

@@ -219,3 +219,13 @@ def test_stage_edge_cases():
     ds = compute_link(geo, s.link, {"Xinglong": (1.0, None)}, warn=messages.append)
     assert np.isnan(float(ds["transmittance"][0, 5])) and np.isfinite(float(ds["transmittance"][0, 6]))
     assert any("non-finite geometry" in m for m in messages)
+
+
+def test_fov_check_with_the_station_aperture():
+    from qsat.channel.budget import LinkParameters
+
+    text = BASE + '[link]\n[link.transmitter]\ndivergence = "10 urad"\npointing_jitter = "1 urad"\n' \
+                  '[link.receiver]\nfield_of_view = "1 urad"\n'
+    s = loads(text)  # the aperture is not known yet: no warning at load
+    with pytest.warns(QsatWarning, match="station's 1 m aperture"):
+        LinkParameters.from_config(s.link, station_aperture_m=1.0)
