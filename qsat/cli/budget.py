@@ -1,0 +1,54 @@
+"""``qsat budget SCENARIO --out budget.nc``: network key budgets over days and years.
+
+Runs the passes → link → keys stages the scenario enables, then the ``budget``
+stage of its ``[network]`` section, and writes the budget Dataset (NetCDF) and,
+next to it, the schedule (``<out>.schedule.csv``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import add_backend_option
+from ..errors import QsatInputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("budget", help="network key budgets: fiber, trusted relays, satellites, weather",
+                       description="Key budgets per pass, day, month and year, per station, link and user "
+                                   "pair, from a scenario with a [network] section (docs/network.md).")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML) with a [network] section")
+    p.add_argument("--out", type=Path, required=True, help="budget.nc (NetCDF); the schedule goes next to it")
+    add_backend_option(p)
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from .. import scenario as scenario_mod
+    from ..network.config import check_references
+    from ..orbits.stations import resolve_station
+    from ..outputs import write_dataset, write_table
+    from ..pipeline import execute
+
+    scenario = scenario_mod.load(args.scenario)
+    if scenario.network is None:
+        raise QsatInputError("network", "missing", "a [network] section in the scenario for qsat budget")
+    names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
+    check_references(scenario.network, names)  # fail before the pass search, not after
+    run = execute(scenario, backend=args.backend, until="budget")
+    budget = run.products["budget"]
+    provenance = run.provenance()
+    write_dataset(budget, args.out, provenance)
+    sched = args.out.with_name(args.out.stem + ".schedule.csv")
+    write_table(run.products["schedule"], sched, provenance)
+    print(f"wrote {args.out} and {sched}")
+    for pair in budget["pair"].values:
+        row = budget.sel(pair=pair)
+        status = str(row["pair_status"].values)
+        if status != "connected":
+            print(f"  {pair}: {status}")
+            continue
+        q = row["pair_delivered_bits_total_quantiles"].values
+        unmet = row["pair_unmet_bits_total_quantiles"].values
+        print(f"  {pair}: delivered {q[1]:.4g} bit (P5 {q[0]:.4g}, P95 {q[2]:.4g}), unmet {unmet[1]:.4g} bit")
+    return 0
