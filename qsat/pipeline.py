@@ -39,6 +39,7 @@ STAGES: list[Stage] = [
     Stage("passes", "qsat.orbits.stage:run_stage"),
     Stage("link", "qsat.channel.stage:run_stage", needs=("link",)),
     Stage("keys", "qsat.protocols.stage:run_stage", needs=("protocol",)),
+    Stage("budget", "qsat.network.stage:run_stage", needs=("network",)),
 ]
 
 

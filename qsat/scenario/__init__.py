@@ -31,6 +31,7 @@ from ..channel.config import LinkConfig
 from ..detection.detectors import DetectorConfig
 from ..errors import QsatInputError
 from ..protocols.config import ProtocolConfig
+from ..network.config import NetworkConfig
 from .orbit import Constraints, GroundStationSpec, PassEngine, SatelliteSpec, TimeWindow
 from .types import Section
 
@@ -50,6 +51,7 @@ class Scenario(Section):
     detector: DetectorConfig | None = None
     protocol: ProtocolConfig | None = None
     link: LinkConfig | None = None
+    network: NetworkConfig | None = None
 
     # Where the file was read from: relative paths inside it resolve against this.
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -27,6 +27,7 @@ CASE_MODULES: list[str] = [
     "qsat.validation.orbits",
     "qsat.validation.channel",
     "qsat.validation.protocols",
+    "qsat.validation.network",
 ]
 
 
