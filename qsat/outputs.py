@@ -1,49 +1,373 @@
-"""Writing products: tables to CSV, Datasets to NetCDF, each with provenance.
+"""Writing products in qsat's versioned output schema.
 
-Every file records the scenario hash, qsat version, backend, seed and the
-versions of the data used (``Run.provenance``). Tables get the provenance in a
-sidecar ``*.provenance.json`` (CSV has no attributes).
+Every file a run writes follows one schema, whose version (:data:`SCHEMA_VERSION`)
+every file records next to its provenance (scenario hash, qsat version, backend,
+seed, versions of the data used; ``Run.provenance``). ``docs/outputs.md`` lists
+every product, column and variable with its units.
+
+* Datasets → NetCDF-4 (``.nc``, h5netcdf) and/or Zarr (``.zarr``, Zarr format 2 with
+  consolidated metadata, the layout most readers open today). CF-style: global
+  ``Conventions``, ``title``, ``source``, ``history``, ``product`` and
+  ``schema_version`` attributes; ``units`` and ``long_name`` on every numeric variable.
+* Tables → CSV (``.csv`` with a ``*.provenance.json`` sidecar holding the provenance
+  and the unit of every column) and/or Parquet (``.parquet``; provenance in the file's
+  key-value metadata under ``qsat``, each column's ``units`` in its field metadata).
+* ``summary.json``: counts, totals per station and satellite, key totals, budget
+  totals, the files written and the provenance; ``provenance.json`` for the run.
+
+Units are the producers' business: a stage sets ``units`` on what it makes. The
+writer only fills gaps it knows how to fill (see :data:`FILLED_UNITS`), and records
+each fill in the file's ``schema_filled_units`` attribute so none goes unnoticed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import math
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .errors import QsatInputError
 
-def write_table(df: pd.DataFrame, path: Path, provenance: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, float_format="%.6f")
-    path.with_suffix(".provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    return path
+#: Version of the output schema: major changes rename or remove columns/variables or change
+#: their units; minor changes add them.
+SCHEMA_VERSION = "1.0"
+CONVENTIONS = "CF-1.10"
+
+DATASET_FORMATS = ("netcdf", "zarr")
+TABLE_FORMATS = ("csv", "parquet")
+FORMATS = DATASET_FORMATS + TABLE_FORMATS
+#: written when no format is asked for: the two that need nothing beyond qsat's core dependencies
+DEFAULT_FORMATS = ("netcdf", "csv")
+_NEEDS = {"zarr": "zarr", "parquet": "pyarrow"}
+_SUFFIX = {"netcdf": ".nc", "zarr": ".zarr", "csv": ".csv", "parquet": ".parquet"}
+
+# --- units of table columns (docs/outputs.md) -------------------------------------------------
+#: Units of the columns of qsat's tables, by column name ("" for labels, "1" for ratios, counts
+#: and flags, "UTC" for ISO 8601 times). Used for the CSV sidecar and Parquet field metadata.
+COLUMN_UNITS: dict[str, str] = {
+    # passes (orbit stage)
+    "pass_id": "1", "satellite": "", "station": "", "rise_utc": "UTC", "culmination_utc": "UTC",
+    "set_utc": "UTC", "max_elevation_deg": "deg", "duration_s": "s", "min_range_km": "km",
+    "rise_azimuth_deg": "deg", "set_azimuth_deg": "deg", "sun_altitude_max_deg": "deg", "dark": "1",
+    "sunlit_fraction": "1", "rise_observed": "1", "set_observed": "1", "n_steps": "1",
+    # passes (keys stage)
+    "sifted_bits": "bit", "qber": "1", "phase_error_x": "1", "secret_key_bits": "bit",
+    "secret_key_bits_asymptotic": "bit", "plob_bound_bits": "bit", "key_window_s": "s",
+    "entangled_pairs": "1", "basis_probability_x": "1", "mu1": "1", "mu2": "1", "p_mu1": "1",
+    "p_mu2": "1",
+}
+
+#: Units the writer fills where a producer left them out: per-pass ``pass_<column>`` variables
+#: take their table column's unit; index coordinates and flags are dimensionless.
+FILLED_UNITS: dict[str, str] = {"pass": "1", "step": "1", "trial": "1", "item": "1", "quantile": "1"}
+_LONG_NAMES = {"pass": "pass index (pass_id of the pass table)", "step": "step index within the pass"}
 
 
-def write_dataset(ds: xr.Dataset, path: Path, provenance: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _missing_library(fmt: str) -> bool:
+    return fmt in _NEEDS and importlib.util.find_spec(_NEEDS[fmt]) is None
+
+
+def parse_formats(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Formats from ``"netcdf,zarr"``, a list, ``"all"`` or None (the defaults).
+
+    Raises :class:`QsatInputError` for an unknown format or one whose library is missing.
+    """
+    if value is None:
+        return DEFAULT_FORMATS
+    items = value.split(",") if isinstance(value, str) else list(value)
+    items = [s.strip().lower() for s in items if s.strip()]
+    if items == ["all"]:
+        items = list(FORMATS)
+    out = []
+    for fmt in items:
+        if fmt not in FORMATS:
+            raise QsatInputError("--format", fmt, f"a comma-separated list of {', '.join(FORMATS)} (or 'all')")
+        if _missing_library(fmt):
+            raise QsatInputError("--format", fmt, f"the '{_NEEDS[fmt]}' package installed "
+                                                  "(pip install 'qsat[outputs]')")
+        if fmt not in out:
+            out.append(fmt)
+    if not any(f in out for f in DATASET_FORMATS):
+        raise QsatInputError("--format", ",".join(out), "at least one Dataset format (netcdf or zarr)")
+    if not any(f in out for f in TABLE_FORMATS):
+        raise QsatInputError("--format", ",".join(out), "at least one table format (csv or parquet)")
+    return tuple(out)
+
+
+def schema_provenance(provenance: dict) -> dict:
+    """The provenance with the schema version first."""
+    return {"schema_version": SCHEMA_VERSION, **{k: v for k, v in provenance.items() if k != "schema_version"}}
+
+
+def _attr_value(value):
+    """NetCDF/Zarr attributes: numbers and strings only."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def column_units(df: pd.DataFrame) -> dict[str, str | None]:
+    """Unit of every column of a table (None where the schema does not know the column)."""
+    return {c: COLUMN_UNITS.get(c) for c in df.columns}
+
+
+def conform_dataset(ds: xr.Dataset, provenance: dict, product: str | None = None) -> xr.Dataset:
+    """A copy of ``ds`` in the output schema: global attributes, ``units`` on every numeric variable.
+
+    Gaps are filled from :data:`FILLED_UNITS` and :data:`COLUMN_UNITS` (``pass_<column>``);
+    booleans are flags (units ``1``); filled names are listed in ``schema_filled_units``.
+    Variables whose unit the writer cannot know are listed in ``schema_missing_units``.
+    """
     ds = ds.copy()
-    ds.attrs.update({k: (str(v) if not isinstance(v, (int, float, np.number)) else v)
-                     for k, v in provenance.items()})
+    filled, missing = [], []
+    for name, var in ds.variables.items():
+        kind = var.dtype.kind
+        if kind in "MmUSO":  # times carry CF units in their encoding; strings have none
+            continue
+        units = var.attrs.get("units")
+        if units not in (None, ""):
+            continue
+        if kind == "b":
+            unit = "1"
+        elif name in FILLED_UNITS:
+            unit = FILLED_UNITS[name]
+        elif name.startswith("pass_") and name[5:] in COLUMN_UNITS:
+            unit = COLUMN_UNITS[name[5:]] or "1"
+        elif units == "":  # the producer said "no unit" for a number: CF spells that "1"
+            unit = "1"
+        else:
+            missing.append(name)
+            continue
+        var.attrs["units"] = unit
+        if name in _LONG_NAMES and "long_name" not in var.attrs:
+            var.attrs["long_name"] = _LONG_NAMES[name]
+        filled.append(name)
+    for name, var in ds.variables.items():
+        if var.dtype.kind == "M":
+            var.attrs.setdefault("standard_name", "time")
+    prov = schema_provenance(provenance)
+    ds.attrs = {k: _attr_value(v) for k, v in ds.attrs.items()}
+    ds.attrs.update({
+        "Conventions": CONVENTIONS,
+        "title": ds.attrs.get("title", f"qsat {product or 'product'}"),
+        "product": product or ds.attrs.get("product", ""),
+        "source": f"qsat {prov.get('qsat_version', '')}".strip(),
+        "history": f"{prov.get('created_utc', '')} written by qsat".strip(),
+        "schema_filled_units": ", ".join(filled),
+        "schema_missing_units": ", ".join(missing),
+    })
+    ds.attrs.update({k: _attr_value(v) for k, v in prov.items()})
+    return ds
+
+
+def _strings_as_objects(ds: xr.Dataset) -> xr.Dataset:
+    """Fixed-width unicode arrays as variable-length strings (portable in Zarr)."""
+    changes = {n: v.astype(object) for n, v in ds.variables.items() if v.dtype.kind == "U" and n not in ds.dims}
+    coords = {n: v for n, v in changes.items() if n in ds.coords}
+    data = {n: v for n, v in changes.items() if n not in ds.coords}
+    return ds.assign_coords(coords).assign(data)
+
+
+def write_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, product: str | None = None,
+                  fmt: str | None = None) -> Path:
+    """Write one Dataset as NetCDF (``.nc``) or Zarr (``.zarr``), in the output schema."""
+    path = Path(path)
+    fmt = fmt or ("zarr" if path.suffix == ".zarr" else "netcdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds = conform_dataset(ds, provenance, product or path.stem)
+    if fmt == "zarr":
+        if path.exists():
+            shutil.rmtree(path)
+        # Zarr format 2 + consolidated metadata: what xarray, NCZarr and most readers open as is
+        _strings_as_objects(ds).to_zarr(path, mode="w", zarr_format=2, consolidated=True)
+        return path
     encoding = {name: {"zlib": True, "complevel": 4} for name, v in ds.data_vars.items()
                 if v.dtype.kind in "fiub"}
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
     return path
 
 
-def write_products(run, out_dir: Path) -> list[Path]:
-    """Write every product of a run into ``out_dir``; returns the paths written."""
+def _sidecar(df: pd.DataFrame, provenance: dict, product: str | None) -> dict:
+    return {**schema_provenance(provenance), "product": product or "",
+            "columns": {c: {"units": u} for c, u in column_units(df).items()}}
+
+
+def write_table(df: pd.DataFrame, path: Path, provenance: dict, *, product: str | None = None,
+                fmt: str | None = None) -> Path:
+    """Write one table as CSV (with a ``*.provenance.json`` sidecar) or Parquet."""
+    path = Path(path)
+    fmt = fmt or ("parquet" if path.suffix == ".parquet" else "csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = _sidecar(df, provenance, product or path.stem)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        fields = [f.with_metadata({"units": meta["columns"][f.name]["units"] or ""}) if f.name in meta["columns"]
+                  else f for f in table.schema]
+        schema = pa.schema(fields, metadata={**(table.schema.metadata or {}),
+                                             b"qsat": json.dumps(meta, default=str).encode()})
+        pq.write_table(table.cast(schema), path)
+        return path
+    df.to_csv(path, index=False, float_format="%.6f")
+    path.with_suffix(".provenance.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return path
+
+
+def read_parquet_metadata(path: Path) -> dict:
+    """The ``qsat`` metadata (provenance, schema version, column units) of a Parquet file."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(b"qsat")
+    if raw is None:
+        raise QsatInputError(str(path), "no 'qsat' metadata", "a Parquet table written by qsat")
+    return json.loads(raw)
+
+
+# --- summary ------------------------------------------------------------------------------------
+
+def _clean(value):
+    """JSON-safe: NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+_SUMMED = ("duration_s", "sifted_bits", "secret_key_bits", "secret_key_bits_asymptotic", "entangled_pairs")
+
+
+def _group_totals(passes: pd.DataFrame, by: str) -> dict:
+    out = {}
+    for name, group in passes.groupby(by, sort=True):
+        row = {"passes": int(len(group))}
+        if "dark" in group:
+            row["night_passes"] = int(group["dark"].astype(bool).sum())
+        for col in _SUMMED:
+            if col in group and group[col].notna().any():
+                row[f"{col}_total" if col == "duration_s" else col] = float(group[col].sum(min_count=1))
+        if "max_elevation_deg" in group:
+            row["max_elevation_deg"] = float(group["max_elevation_deg"].max())
+        out[str(name)] = row
+    return out
+
+
+def summarize(run, files: Iterable[Path] = (), out_dir: Path | None = None) -> dict:
+    """The content of ``summary.json`` for a run (see docs/outputs.md)."""
+    sc = run.scenario
+    products = run.products
+    summary = {"schema_version": SCHEMA_VERSION, "scenario": sc.name,
+               "window": {"start_utc": sc.time.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "duration_s": float(sc.time.duration), "step_s": float(sc.time.step)},
+               "counts": {"satellites": len(sc.satellites), "ground_stations": len(sc.ground_stations)}}
+    passes = products.get("passes")
+    if isinstance(passes, pd.DataFrame):
+        summary["counts"]["passes"] = int(len(passes))
+        summary["per_station"] = _group_totals(passes, "station")
+        summary["per_satellite"] = _group_totals(passes, "satellite")
+        if "secret_key_bits" in passes:
+            keys = {c: float(passes[c].sum()) for c in _SUMMED[1:] if c in passes and passes[c].notna().any()}
+            keys["passes_with_key"] = int((passes["secret_key_bits"].fillna(0) > 0).sum())
+            if "sifted_bits" in passes and "qber" in passes and passes["sifted_bits"].sum() > 0:
+                w = passes["sifted_bits"].fillna(0)
+                keys["qber_sifted_weighted"] = float((passes["qber"].fillna(0) * w).sum() / w.sum())
+            if sc.protocol is not None:
+                keys["protocol"] = sc.protocol.protocol
+            summary["keys"] = keys
+    budget = products.get("budget")
+    if isinstance(budget, xr.Dataset):
+        summary["budget"] = _budget_summary(budget)
+    for name, product in products.items():
+        if isinstance(product, xr.Dataset):
+            summary.setdefault("datasets", {})[name] = {"dims": {k: int(v) for k, v in product.sizes.items()},
+                                                        "variables": sorted(map(str, product.data_vars))}
+        elif isinstance(product, pd.DataFrame):
+            summary.setdefault("tables", {})[name] = {"rows": int(len(product)), "columns": list(map(str, product.columns))}
+    base = Path(out_dir) if out_dir is not None else None
+    summary["files"] = [str(Path(f).relative_to(base)) if base is not None and Path(f).is_relative_to(base)
+                        else str(f) for f in files]
+    summary["warnings"] = list(run.warnings)
+    summary["provenance"] = schema_provenance(run.provenance())
+    return _clean(summary)
+
+
+def _budget_summary(budget: xr.Dataset) -> dict:
+    """Median (P50 over weather trials) totals per station and user pair."""
+    def median(name):
+        var = budget[name]
+        return var.median("trial") if "trial" in var.dims else var
+
+    out = {}
+    if "station_key_bits_total" in budget:
+        v = median("station_key_bits_total")
+        out["station_key_bits_total_p50"] = {str(s): float(x) for s, x in zip(v["station"].values, v.values)}
+    if "pair_delivered_bits_total" in budget and budget.sizes.get("pair", 0):
+        v = median("pair_delivered_bits_total")
+        out["pair_delivered_bits_total_p50"] = {str(s): float(x) for s, x in zip(v["pair"].values, v.values)}
+        if "pair_status" in budget:
+            out["pair_status"] = {str(s): str(x) for s, x in zip(budget["pair"].values, budget["pair_status"].values)}
+    if "trial" in budget.dims:
+        out["weather_trials"] = int(budget.sizes["trial"])
+    return out
+
+
+def write_summary(run, out_dir: Path, files: Iterable[Path] = ()) -> Path:
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "summary.json"
+    path.write_text(json.dumps(summarize(run, files, out_dir), indent=2) + "\n")
+    return path
+
+
+def write_products(run, out_dir: Path, formats: str | Iterable[str] | None = None,
+                   extra_files: Iterable[Path] = ()) -> list[Path]:
+    """Write every product of a run into ``out_dir`` in ``formats`` (default: NetCDF and CSV).
+
+    Also writes ``provenance.json`` and ``summary.json`` (which lists ``extra_files`` too,
+    e.g. figures and exports written beside the data). Returns the data files written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    formats = parse_formats(formats)
     provenance = run.provenance()
     written = []
     for name, product in run.products.items():
         if isinstance(product, pd.DataFrame):
-            written.append(write_table(product, out_dir / f"{name}.csv", provenance))
+            for fmt in (f for f in formats if f in TABLE_FORMATS):
+                written.append(write_table(product, out_dir / f"{name}{_SUFFIX[fmt]}", provenance,
+                                           product=name, fmt=fmt))
         elif isinstance(product, xr.Dataset):
-            written.append(write_dataset(product, out_dir / f"{name}.nc", provenance))
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+            for fmt in (f for f in formats if f in DATASET_FORMATS):
+                written.append(write_dataset(product, out_dir / f"{name}{_SUFFIX[fmt]}", provenance,
+                                             product=name, fmt=fmt))
+    (out_dir / "provenance.json").write_text(json.dumps(schema_provenance(provenance), indent=2) + "\n")
+    write_summary(run, out_dir, [*written, *extra_files])
     return written
+
+
+__all__ = ["SCHEMA_VERSION", "FORMATS", "DEFAULT_FORMATS", "parse_formats", "conform_dataset", "write_dataset",
+           "write_table", "write_products", "write_summary", "summarize", "read_parquet_metadata",
+           "column_units", "schema_provenance"]
