@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocols.bounds import plob_bits_per_use
-from .fiber import fiber_transmittance
+from .fiber import fiber_transmittance, plob_rate_bps
 
 #: Speed of light in fiber: c / n_g with group index 1.468 (SMF-28 at 1550 nm, Corning data sheet PI1424).
 SPEED_IN_FIBER_M_S = 299792458.0 / 1.468
@@ -98,7 +97,7 @@ def repeater_chain(length_m, loss_db_per_km, segments, *, mode_rate_hz, multiple
         "mean_time_per_pair_s": t_pair,
         "elementary_success": p0,
         "direct_fiber_pair_rate_hz": direct,
-        "repeaterless_bound_ebit_s": mode_rate_hz * plob_bits_per_use(eta_total),
+        "repeaterless_bound_ebit_s": plob_rate_bps(eta_total, mode_rate_hz),
     }
 
 

@@ -31,8 +31,9 @@ def fiber_transmittance(length_m, loss_db_per_km, extra_loss_db=0.0):
 
 
 def plob_rate_bps(transmittance, rep_rate_hz):
-    """Repeaterless bound f_rep · (−log2(1 − η)) in bit/s (PLOB 2017, Eq. (19))."""
-    return rep_rate_hz * plob_bits_per_use(transmittance)
+    """Repeaterless bound f_rep · (−log2(1 − η)) in bit/s (PLOB 2017, Eq. (19)); +inf at η = 1."""
+    with np.errstate(divide="ignore"):
+        return rep_rate_hz * plob_bits_per_use(transmittance)
 
 
 def fiber_key_rate(length_m, loss_db_per_km, extra_loss_db, system: FiberSystem, accumulation_s: float,

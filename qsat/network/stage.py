@@ -194,7 +194,12 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     item_int = np.clip(np.floor(items["end_s"].to_numpy(float) / net.settle_interval).astype(int), 0, max(n_int - 1, 0))
     generated = np.zeros((trials, n_int, n_links))
     n_fiber = len(net.fiber_links)
-    generated[:, :, :n_fiber] = (interval_len[:, None] * rates["key_rate_bps"][None, :])[None]
+    fiber_bps = rates["key_rate_bps"].copy()
+    for i, link in enumerate(net.fiber_links):
+        if "untrusted" in (kinds[link.a], kinds[link.b]):
+            fiber_bps[i] = 0.0
+            warn(f"budget: fiber link {link.label} ends at an untrusted node, which holds no key: no key counted")
+    generated[:, :, :n_fiber] = (interval_len[:, None] * fiber_bps[None, :])[None]
     for tr in range(trials):
         np.add.at(generated[tr], (item_int, item_link), item_bits[tr])
 
