@@ -121,6 +121,24 @@ def _station_weights(net, kinds, station_names) -> dict[str, float]:
     return out
 
 
+def _tail_matrix(net, users, station_pairs) -> np.ndarray:
+    """(U, SP, 2): transmittance from each user to each end of each station pair (1 at the station
+    itself, a direct fiber link's η_ch otherwise, 0 when the user has no direct fiber to it)."""
+    from .fiber import fiber_transmittance
+
+    out = np.zeros((len(users), len(station_pairs), 2))
+    for j, sp in enumerate(station_pairs):
+        for i, u in enumerate(users):
+            for e, st in enumerate(sp):
+                if u == st:
+                    out[i, j, e] = 1.0
+                for link in net.fiber_links:
+                    if {link.a, link.b} == {u, st}:
+                        out[i, j, e] = max(out[i, j, e], float(fiber_transmittance(
+                            link.length, link.loss_db_per_km, link.extra_loss_db)))
+    return out
+
+
 def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime, duration_s: float,
                    station_names: list[str], station_latlon_deg: list[tuple[float, float]],
                    satellite_names: list[str], entanglement: pd.DataFrame | None = None, seed: int = 0,
@@ -320,14 +338,22 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
                                    {**ds[name].attrs, "long_name": ds[name].attrs["long_name"] + " (P5/P50/P95 over trials)"})
     # dual-downlink entangled pairs per station pair and day
     if row_b is not None and n_items:
-        pair_names = sorted({"-".join(sorted(s)) for s in items["stations"]})
+        pair_tuples = sorted({tuple(sorted(s)) for s in items["stations"]})
+        pair_names = ["-".join(t) for t in pair_tuples]
         ds = ds.assign_coords(station_pair=pair_names)
-        sp = np.array([pair_names.index("-".join(sorted(s))) for s in items["stations"]], dtype=int)
+        sp = np.array([pair_tuples.index(tuple(sorted(s))) for s in items["stations"]], dtype=int)
         ent_daily = np.zeros((trials, len(days), len(pair_names)))
         for tr in range(trials):
             np.add.at(ent_daily[tr], (item_day, sp), item_pairs[tr])
         put("entangled_pairs_daily", dims_t + ("day", "station_pair"), ent_daily, "1",
             "dual-downlink entangled pairs per UTC day")
+        if len(pairs):
+            tails = _tail_matrix(net, [d.a for d in net.demands] + [d.b for d in net.demands], pair_tuples)
+            k = len(net.demands)
+            eta_pair = np.maximum(tails[:k, :, 0] * tails[k:, :, 1], tails[:k, :, 1] * tails[k:, :, 0])  # (K, SP)
+            user_pairs = ent_daily.sum(axis=1) @ eta_pair.T
+            put("pair_entangled_pairs_total", dims_t + ("pair",), user_pairs, "1",
+                "dual-downlink pairs delivered to the users over their fiber tails (pairs x eta_a x eta_b)")
     # repeater chains
     if net.repeater_chains:
         ds = ds.assign_coords(chain=[c.label for c in net.repeater_chains])
