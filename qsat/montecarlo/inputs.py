@@ -1,0 +1,173 @@
+"""The Monte Carlo's inputs from the pipeline's products: per-step, per-pass and scalar arrays.
+
+Reads ``geometry`` and ``link`` (dims (pass, step)) and the ``passes`` table, the
+``[protocol]``, ``[detector]`` and ``[montecarlo]`` sections (and ``[network.weather]``
+when it gives monthly clear-sky probabilities), and packs what the kernel reads
+(:data:`qsat.montecarlo.sampler.STEP_COLUMNS`, ``PASS_COLUMNS``, ``PARAMS``). The per-step
+detection model is the keys stage's (:mod:`qsat.protocols.stage`): detector efficiency,
+jitter-window fraction, excess loss and the elevation mask applied to the link's
+transmittance; extraneous clicks from dark counts and background; the first-order dead-time
+factor of the mean click rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..detection.detectors import DetectorConfig
+from ..detection.wcp import click_probabilities
+from ..errors import QsatInputError
+from ..protocols.bbm92 import SIFT_FRACTION
+from .config import MonteCarloConfig
+from .sampler import FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS, step_mean_statistics
+
+
+@dataclass
+class MonteCarloInputs:
+    """Everything a chunk needs: plain arrays (picklable, small) and the key settings."""
+
+    steps: np.ndarray    # (n_passes, n_steps, len(STEP_COLUMNS))
+    passes: np.ndarray   # (n_passes, len(PASS_COLUMNS))
+    params: np.ndarray   # (len(PARAMS),)
+    protocol: str        # "decoy-bb84" or "bbm92"
+    key_settings: dict   # keyword arguments of the key functions (reduce.pass_results)
+    pass_id: np.ndarray
+    station: np.ndarray
+    satellite: np.ndarray
+    step_s: float
+    sampled: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_passes(self) -> int:
+        return self.steps.shape[0]
+
+    def param(self, name: str) -> float:
+        return float(self.params[PARAMS.index(name)])
+
+
+def _column(ds, name, default=None):
+    if name in ds:
+        return np.asarray(ds[name].values, dtype=np.float64)
+    if default is None:
+        raise QsatInputError("link", f"no '{name}' variable", "the link stage's product (qsat.channel.stage)")
+    return default
+
+
+def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, warn=None) -> np.ndarray:
+    """Clear-sky probability of each pass: ``[montecarlo]`` value, else ``[network.weather]`` monthly."""
+    stations = [str(s) for s in passes_table["station"]]
+    given = mc.clear_sky_probability
+    if isinstance(given, (int, float)):
+        return np.full(len(stations), float(given))
+    if isinstance(given, dict):
+        missing = sorted({s for s in stations if s not in given})
+        if missing:
+            raise QsatInputError("montecarlo.clear_sky_probability", missing[0],
+                                 f"a clear-sky probability for every station with passes ({', '.join(sorted(set(stations)))})")
+        return np.array([given[s] for s in stations], dtype=np.float64)
+    weather = getattr(network, "weather", None) if network is not None else None
+    monthly = getattr(weather, "clear_sky", None) or {}
+    if monthly and all(s in monthly for s in stations) and "rise_utc" in passes_table:
+        import pandas as pd
+
+        months = pd.to_datetime(passes_table["rise_utc"], utc=True).dt.month.to_numpy() - 1
+        return np.array([monthly[s][m] for s, m in zip(stations, months)], dtype=np.float64)
+    if "weather" in mc.sample and warn is not None:
+        warn("montecarlo: weather is sampled but no clear-sky probability is known for the stations "
+             "(set [montecarlo] clear_sky_probability or [network.weather] clear_sky); passes taken as clear")
+    return np.ones(len(stations))
+
+
+def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: DetectorConfig | None,
+                 mc: MonteCarloConfig, network=None, warn=None) -> MonteCarloInputs:
+    """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`."""
+    if protocol_cfg is None:
+        raise QsatInputError("protocol", "missing", "a [protocol] section for qsat montecarlo")
+    cfg = protocol_cfg
+    if cfg.protocol == "bbm92" and cfg.dual_downlink:
+        raise QsatInputError("protocol.dual_downlink", True,
+                             "false for qsat montecarlo: it samples BBM92 with one photon downlinked and its "
+                             "partner detected on board (dual-downlink pairing is not sampled)")
+    detector = (detector_cfg or DetectorConfig()).build()
+    step_s = float(geometry.attrs.get("step_s", 1.0))
+    valid = np.asarray(geometry["valid"].values, dtype=bool)
+    elev = np.nan_to_num(np.asarray(geometry["elevation_deg"].values, dtype=np.float64), nan=-90.0)
+    trans = _column(link, "transmittance")
+    valid = valid & (elev >= cfg.elevation_mask_deg) & np.isfinite(trans)
+    t_static = _column(link, "fade_t_static", trans)
+    w_eq = _column(link, "fade_w_eq_m", np.ones_like(trans))
+    sx = _column(link, "fade_sigma_x_m", np.zeros_like(trans))
+    sy = _column(link, "fade_sigma_y_m", np.zeros_like(trans))
+    bias = _column(link, "fade_bias_m", np.zeros_like(trans))
+    s_ln = _column(link, "fade_sigma_ln2", np.log1p(_column(link, "scintillation_index", np.zeros_like(trans))))
+    bg = np.nan_to_num(_column(link, "background_cps", np.zeros_like(trans)), nan=0.0)
+    valid &= np.isfinite(t_static) & np.isfinite(w_eq) & (w_eq > 0)
+
+    def clean(a, fill=0.0):
+        return np.where(valid, np.nan_to_num(a, nan=fill), fill)
+
+    trans, t_static, w_eq, sx, sy, bias, s_ln = (clean(a) for a in (trans, t_static, w_eq, sx, sy, bias, s_ln))
+    w_eq = np.where(valid, w_eq, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point_mean = np.where(t_static > 0, trans / np.where(t_static > 0, t_static, 1.0), 1.0)
+    factor = detector.efficiency * detector.window_fraction() * 10 ** (-cfg.excess_loss_db / 10)
+    eta_static = t_static * factor
+    pdc = np.where(valid, np.asarray(detector.extraneous_probability(bg)), 0.0)
+    mode = MODES[cfg.protocol]
+    if mode == MODES["decoy-bb84"]:
+        mu = np.asarray(cfg.mean_photon_numbers, dtype=np.float64)
+        p = np.asarray(cfg.intensity_probabilities, dtype=np.float64)
+        # first-order dead time at the mean click rate, as in the keys stage
+        r, _ = click_probabilities(trans * factor, mu, pdc, cfg.afterpulse_probability, cfg.intrinsic_qber)
+        rate = cfg.rep_rate_hz * (r @ p) / detector.n_detectors
+        eta_static = eta_static * np.asarray(detector.dead_time_factor(rate))
+        noise = pdc
+        weight = np.where(valid, cfg.rep_rate_hz * step_s, 0.0)
+    else:
+        mu = np.zeros(3)
+        p = np.zeros(3)
+        noise = np.where(valid, pdc / detector.window_s * detector.n_detectors, 0.0)
+        weight = np.where(valid, step_s, 0.0)
+    steps = np.ascontiguousarray(np.stack([eta_static, point_mean, w_eq, sx, sy, bias, s_ln, noise, weight],
+                                          axis=-1), dtype=np.float64)
+    assert steps.shape[-1] == len(STEP_COLUMNS)
+    n_pass, n_step = valid.shape
+    idx = np.arange(n_step)
+    last = np.where(valid.any(axis=1), np.max(np.where(valid, idx[None, :] + 1, 0), axis=1), 0)
+    p_clear = clear_sky_probabilities(passes_table, mc, network, warn)
+    passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64)], axis=-1))
+    assert passes.shape[-1] == len(PASS_COLUMNS)
+    flags = sum(FLAGS[name] for name in mc.sample)
+    rho_t, v_t = step_mean_statistics(step_s, mc.turbulence_coherence_time)
+    rho_p, v_p = step_mean_statistics(step_s, mc.pointing_coherence_time)
+    values = {
+        "mode": mode, "flags": flags, "rho_t": rho_t, "v_t": v_t, "rho_p": rho_p, "v_p": v_p,
+        "mu1": mu[0], "mu2": mu[1], "mu3": mu[2], "p1": p[0], "p2": p[1], "p3": p[2],
+        "basis_probability_x": cfg.basis_probability_x, "afterpulse_probability": cfg.afterpulse_probability,
+        "intrinsic_qber": cfg.intrinsic_qber, "pair_rate_hz": cfg.pair_rate_hz,
+        "coincidence_window_s": cfg.coincidence_window_s, "source_qber": cfg.pair_source_qber,
+        "eta_b": detector.efficiency, "noise_b_cps": detector.n_detectors * detector.dark_count_rate_cps,
+        "sift_fraction": SIFT_FRACTION,
+    }
+    params = np.array([float(values[k]) for k in PARAMS], dtype=np.float64)
+    key_settings = dict(eps_sec=cfg.eps_sec, eps_cor=cfg.eps_cor,
+                        error_correction_efficiency=cfg.error_correction_efficiency)
+    if mode == MODES["decoy-bb84"]:
+        key_settings.update(tail=cfg.tail_bound, min_z_counts=cfg.min_z_counts,
+                            mu=[float(x) for x in mu], p=[float(x) for x in p])
+    coords = geometry.coords
+    pass_id = np.asarray(coords["pass"].values) if "pass" in coords else np.arange(n_pass)
+    station = np.asarray([str(s) for s in passes_table["station"]]) if "station" in passes_table else np.full(n_pass, "")
+    satellite = (np.asarray([str(s) for s in passes_table["satellite"]]) if "satellite" in passes_table
+                 else np.full(n_pass, ""))
+    notes = []
+    if not math.isclose(v_t, 1.0) or not math.isclose(v_p, 1.0):
+        notes.append(f"step means of fades over {step_s:g} s steps: turbulence variance fraction {v_t:.3g}, "
+                     f"pointing {v_p:.3g}")
+    return MonteCarloInputs(steps=steps, passes=passes, params=params, protocol=cfg.protocol,
+                            key_settings=key_settings, pass_id=pass_id, station=station, satellite=satellite,
+                            step_s=step_s, sampled=tuple(mc.sample), notes=notes)

@@ -1,0 +1,324 @@
+"""One Monte Carlo trial of a pass: the NumPy/CuPy twin of ``kernels/montecarlo.cu``.
+
+An element is one (trial, pass). It walks the pass's steps and, per step,
+
+1. **weather** (once per pass): clear with the station's clear-sky probability, else the
+   signal transmittance is 0 for the whole pass (background and dark clicks remain);
+2. **pointing**: the beam offset at the receiver ``(mu + sigma_x g_x, sigma_y g_y)`` with
+   ``g_x, g_y`` standard normal (Rayleigh radial offset without bias, Rice with bias, Hoyt for
+   sigma_x != sigma_y) gives the fade ``exp(-2 r^2 / w_eq^2)`` of Farid & Hranilovic,
+   J. Lightwave Technol. 25, 1702 (2007), eq. (9);
+3. **turbulence**: the unit-mean log-normal irradiance ``exp(sigma g_t - sigma^2/2)`` with
+   ``sigma^2 = ln(1 + sigma_I^2)`` (aperture-averaged scintillation index; Andrews & Phillips,
+   *Laser Beam Propagation through Random Media*, 2nd ed. (2005), Ch. 12 / ITU-R P.1622);
+
+and accumulates the click statistics of the step conditional on that transmittance: decoy BB84
+(``R_k``, ``E_k`` of :mod:`qsat.detection.wcp`, Lim et al., PRA 89, 022307 (2014)) or
+BBM92 coincidences (:mod:`qsat.detection.spdc`). After the last step the per-pass sums of the
+conditional means are **sampled** as independent Poisson counts. Given the fade realisation,
+the counts of distinct steps are independent Poisson variables, and a sum of independent
+Poisson variables is Poisson with the summed mean, so this draws exactly the distribution of
+per-step sampled counts summed over the pass, at one draw per pass and count class. (The
+number of clicks among N pulses is binomial; its distance to the Poisson law is at most
+``sum p_i^2 / lambda`` ≤ max p_i in total variation, Barbour & Hall, Math. Proc. Camb. Phil.
+Soc. 95, 473 (1984), Theorem 1 — below 1e-2 for any satellite link.) Errors and correct
+clicks are thinned into independent Poisson classes, so errors | clicks is binomial.
+
+Time correlation and step averaging. The Gaussian drivers ``g`` are AR(1) processes across
+steps, ``g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s`` (stationary N(0, 1), ``g_0 = z_0``). They
+stand for the *step means* of an Ornstein-Uhlenbeck process of correlation time tau
+(``turbulence_coherence_time``, ``pointing_coherence_time``) over a step of length T, x = T/tau:
+
+* variance of the step mean (unit process): ``v = 2 (x - 1 + e^-x) / x^2``, from the variance
+  of a time average ``(1/T) int_{-T}^{T} (1 - |u|/T) C(u) du`` with ``C(u) = e^{-|u|/tau}``
+  (Papoulis & Pillai, *Probability, Random Variables and Stochastic Processes*, 4th ed.
+  (2002), Sec. 12-1, mean-ergodic processes);
+* correlation of consecutive step means: ``rho = (1 - e^-x)^2 / (2 (x - 1 + e^-x))``
+  (the same integral over adjacent intervals, ``(tau/T)^2 (1 - e^-x)^2``, divided by v);
+
+so a step much longer than tau is averaged (v -> 2/x) and a step much shorter keeps the
+instantaneous fade (v -> 1, rho -> 1 - 2x/3). The pointing fade of a step is the mean over the
+within-step residual jitter (variance ``(1 - v) sigma^2`` per axis, by the law of total
+variance) around the step-mean offset ``(mu + sqrt(v) sigma_x g_x, sqrt(v) sigma_y g_y)``:
+the Gaussian integral ``prod_axes exp(-2 x0^2 / (w^2 + 4 s^2)) / sqrt(1 + 4 s^2 / w^2)``
+(the moment-generating function used by :func:`qsat.channel.pointing.mean_pointing_factor`).
+The log-irradiance of a step has variance ``v sigma^2`` (a log-normal approximation of the
+step-mean irradiance, exact in the weak-fluctuation limit where ln I ≈ I - 1).
+
+Random numbers: Philox4x32-10 (:func:`qsat.random.philox4x32_10`) with key = seed and
+counter ``(step or attempt, pass, trial, tag)``; three normals per step come from one block
+by Box-Muller on 32-bit uniforms; weather and counts use 53-bit uniforms
+(:func:`qsat.random.u01`). Poisson draws: inversion below 10, Hörmann's PTRS at 10 and
+above (Insurance: Math. Econ. 12, 39 (1993), Sec. 3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import array_namespace
+from ..random import check_seed, philox4x32_10, u01
+
+#: Per-step input columns (kernels/montecarlo.cuh QMC_*).
+STEP_COLUMNS = ("eta_static", "pointing_mean", "w_eq_m", "sigma_x_m", "sigma_y_m", "bias_m",
+                "sigma_ln2", "noise", "weight")
+#: Per-pass input columns.
+PASS_COLUMNS = ("clear_sky_probability", "n_steps")
+#: Scalar parameters, in the kernel's order.
+PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "mu1", "mu2", "mu3", "p1", "p2", "p3",
+          "basis_probability_x", "afterpulse_probability", "intrinsic_qber", "pair_rate_hz",
+          "coincidence_window_s", "source_qber", "eta_b", "noise_b_cps", "sift_fraction")
+#: Output columns per (trial, pass). Decoy BB84: detections and errors per basis and intensity;
+#: BBM92: entangled pairs, sifted events, errors among them, all coincidences.
+N_OUT = 16
+DECOY_OUTPUTS = ("n_x1", "n_x2", "n_x3", "n_z1", "n_z2", "n_z3", "m_x1", "m_x2", "m_x3", "m_z1", "m_z2", "m_z3")
+BBM92_OUTPUTS = ("entangled_pairs", "sifted", "errors", "coincidences")
+OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR = 12, 13, 14
+
+FLAGS = {"weather": 1, "turbulence": 2, "pointing": 4, "counts": 8}
+MODES = {"decoy-bb84": 0, "bbm92": 1}
+
+TAG_STEP = 0x4D430001
+TAG_WEATHER = 0x4D430002
+TAG_COUNTS = 0x4D430100
+MAX_ATTEMPTS = 64
+MAX_INVERSION = 256
+_TWO_POW_M32 = 2.0**-32
+
+
+def step_mean_statistics(step_s: float, tau_s: float) -> tuple[float, float]:
+    """(rho, v): lag-1 correlation and variance of consecutive step means of a unit OU process.
+
+    See the module docstring: ``v = 2 (x - 1 + e^-x)/x^2`` and
+    ``rho = (1 - e^-x)^2 / (2 (x - 1 + e^-x))`` with ``x = step_s / tau_s``.
+    """
+    x = step_s / tau_s
+    if x < 1e-4:  # series, avoiding cancellation: x - 1 + e^-x = x^2/2 - x^3/6 + x^4/24
+        core = x * x / 2.0 - x**3 / 6.0 + x**4 / 24.0
+    else:
+        core = x + math.expm1(-x)
+    v = 2.0 * core / (x * x)
+    rho = (-math.expm1(-x)) ** 2 / (2.0 * core)
+    return min(rho, 1.0), min(v, 1.0)
+
+
+def _block(word0, pass_index, trial_index, tag, seed, xp):
+    return philox4x32_10(word0, pass_index, trial_index, xp.full(pass_index.shape, tag, dtype=xp.uint64),
+                         seed & 0xFFFFFFFF, seed >> 32)
+
+
+def _u32(word, xp):
+    return (word.astype(xp.float64) + 0.5) * _TWO_POW_M32
+
+
+def _normal3(r, xp):
+    rad1 = xp.sqrt(-2.0 * xp.log(_u32(r[0], xp)))
+    ang1 = 2.0 * math.pi * _u32(r[1], xp)
+    rad2 = xp.sqrt(-2.0 * xp.log(_u32(r[2], xp)))
+    ang2 = 2.0 * math.pi * _u32(r[3], xp)
+    return rad1 * xp.cos(ang1), rad1 * xp.sin(ang1), rad2 * xp.cos(ang2)
+
+
+def _axis_fade(x0, s2, w2, xp):
+    d = w2 + 4.0 * s2
+    return xp.exp(-2.0 * x0 * x0 / d) / xp.sqrt(d / w2)
+
+
+def _gammaln(x, xp):
+    if xp is np:
+        from scipy.special import gammaln
+    else:  # pragma: no cover - CuPy
+        from cupyx.scipy.special import gammaln
+    return gammaln(x)
+
+
+def poisson(lam, pass_index, trial_index, klass: int, seed: int):
+    """Poisson samples of means ``lam`` for count class ``klass`` (twin of ``qmc_poisson``)."""
+    xp = array_namespace(lam)
+    lam = xp.asarray(lam, dtype=xp.float64)
+    tag = TAG_COUNTS + klass
+    out = xp.where(lam == 0.0, 0.0, -1.0)
+    small = xp.nonzero((lam > 0.0) & (lam < 10.0))
+    if small[0].size:
+        ls = lam[small]
+        zero = xp.zeros(ls.shape, dtype=xp.uint64)
+        r = _block(zero, pass_index[small], trial_index[small], tag, seed, xp)
+        u = u01(r[0], r[1])
+        p = xp.exp(-ls)
+        f = p.copy()
+        k = xp.zeros(ls.shape)
+        active = u > f
+        for step in range(1, MAX_INVERSION + 1):
+            if not bool(xp.any(active)):
+                break
+            k = xp.where(active, float(step), k)
+            p = xp.where(active, p * ls / float(step), p)
+            f = xp.where(active, f + p, f)
+            active = active & (u > f)
+        out[small] = k
+    big = xp.nonzero(lam >= 10.0)
+    if big[0].size:
+        lb = lam[big]
+        pb, tb = pass_index[big], trial_index[big]
+        slam, loglam = xp.sqrt(lb), xp.log(lb)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2.0)
+        result = xp.full(lb.shape, -1.0)
+        pending = xp.ones(lb.shape, dtype=bool)
+        for attempt in range(MAX_ATTEMPTS):
+            idx = xp.nonzero(pending)[0]
+            if not idx.size:
+                break
+            word = xp.full(idx.shape, attempt, dtype=xp.uint64)
+            r = _block(word, pb[idx], tb[idx], tag, seed, xp)
+            U = u01(r[0], r[1]) - 0.5
+            V = u01(r[2], r[3])
+            us = 0.5 - xp.abs(U)
+            k = xp.floor((2.0 * a[idx] / us + b[idx]) * U + lb[idx] + 0.43)
+            quick = (us >= 0.07) & (V <= vr[idx])
+            reject = ~quick & ((k < 0.0) | ((us < 0.013) & (V > us)))
+            test = ~quick & ~reject
+            kk = xp.where(test, k, 0.0)
+            lhs = xp.log(V) + xp.log(invalpha[idx]) - xp.log(a[idx] / (us * us) + b[idx])
+            rhs = -lb[idx] + kk * loglam[idx] - _gammaln(kk + 1.0, xp)
+            accept = quick | (test & (lhs <= rhs))
+            result[idx[accept]] = k[accept]
+            pending[idx[accept]] = False
+        out[big] = result
+    return out
+
+
+def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int):
+    """Outputs (n_trials, n_passes, N_OUT) of trials ``first_trial ...`` of passes ``first_pass ...``.
+
+    Parameters
+    ----------
+    steps : array (n_passes, n_steps, len(STEP_COLUMNS))
+        Per-step inputs of the chunk's passes (:func:`qsat.montecarlo.inputs.build_inputs`).
+    passes : array (n_passes, len(PASS_COLUMNS))
+    params : array (len(PARAMS),)
+    n_trials, first_trial, first_pass : int
+        The chunk: trials ``first_trial + t`` and passes ``first_pass + j`` (global indices,
+        which key the random numbers).
+    seed : int
+        64-bit seed.
+    """
+    seed = check_seed(seed)
+    xp = array_namespace(steps)
+    steps = xp.asarray(steps, dtype=xp.float64)
+    passes = xp.asarray(passes, dtype=xp.float64)
+    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    n_pass, n_step = steps.shape[0], steps.shape[1]
+    shape = (n_trials, n_pass)
+    u64 = xp.uint64
+    trial_index = xp.broadcast_to((xp.arange(n_trials, dtype=u64) + u64(first_trial))[:, None], shape)
+    pass_index = xp.broadcast_to((xp.arange(n_pass, dtype=u64) + u64(first_pass))[None, :], shape)
+    flags = int(prm[1])
+    bbm92 = prm[0] != 0.0
+
+    clear = xp.ones(shape)
+    if flags & FLAGS["weather"]:
+        r = _block(xp.zeros(shape, dtype=u64), pass_index, trial_index, TAG_WEATHER, seed, xp)
+        clear = xp.where(u01(r[0], r[1]) < passes[None, :, 0], 1.0, 0.0)
+    rho_t, v_t, rho_p, v_p = prm[2], prm[3], prm[4], prm[5]
+    inn_t, inn_p = math.sqrt(1.0 - rho_t * rho_t), math.sqrt(1.0 - rho_p * rho_p)
+    sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
+    mu, prob = prm[6:9], prm[9:12]
+    p_ap, e_int = prm[13], prm[14]
+    n_steps = passes[None, :, 1]
+    last = int(xp.max(passes[:, 1])) if n_pass else 0
+    acc = [xp.zeros(shape) for _ in range(6)]
+    sum_eta = xp.zeros(shape)
+    n_used = xp.zeros(shape)
+    gx = gy = gt = None
+    for s in range(min(last, n_step)):
+        f = steps[:, s, :]
+        zx, zy, zt = _normal3(_block(xp.full(shape, s, dtype=u64), pass_index, trial_index, TAG_STEP, seed, xp), xp)
+        if s == 0:
+            gx, gy, gt = zx, zy, zt
+        else:
+            gx = rho_p * gx + inn_p * zx
+            gy = rho_p * gy + inn_p * zy
+            gt = rho_t * gt + inn_t * zt
+        weight = f[:, 8]
+        use = (weight > 0.0)[None, :] & (s < n_steps)
+        if not bool(xp.any(use)):
+            continue
+        eta = f[:, 0] * clear
+        if flags & FLAGS["pointing"]:
+            w2 = f[:, 2] * f[:, 2]
+            sx, sy = f[:, 3], f[:, 4]
+            x0 = f[:, 5] + sx * sv_p * gx
+            y0 = sy * sv_p * gy
+            eta = eta * _axis_fade(x0, sx * sx * res_p, w2, xp) * _axis_fade(y0, sy * sy * res_p, w2, xp)
+        else:
+            eta = eta * f[:, 1]
+        if flags & FLAGS["turbulence"]:
+            s2 = f[:, 6] * v_t
+            eta = eta * xp.exp(xp.sqrt(s2) * gt - 0.5 * s2)
+        eta = xp.where(eta < 1.0, eta, 1.0)
+        sum_eta = xp.where(use, sum_eta + eta, sum_eta)
+        n_used = xp.where(use, n_used + 1.0, n_used)
+        if not bbm92:
+            pdc = f[:, 7]
+            for k in range(3):
+                x = eta * mu[k]
+                signal = -xp.expm1(-x)
+                d = signal + 2.0 * pdc * xp.exp(-x)
+                rk = (1.0 + p_ap) * d
+                ek = pdc + e_int * signal + 0.5 * p_ap * d
+                acc[k] = xp.where(use, acc[k] + weight * prob[k] * rk, acc[k])
+                acc[3 + k] = xp.where(use, acc[3 + k] + weight * prob[k] * ek, acc[3 + k])
+        else:
+            rate, eta_b = prm[15], prm[18]
+            true_c = rate * eta * eta_b
+            sa = rate * eta + f[:, 7]
+            sb = rate * eta_b + prm[19]
+            acc[0] = xp.where(use, acc[0] + weight * true_c, acc[0])
+            acc[1] = xp.where(use, acc[1] + weight * (sa * sb * prm[16]), acc[1])
+
+    sample = bool(flags & FLAGS["counts"])
+
+    def count(lam, klass):
+        return poisson(lam, pass_index, trial_index, klass, seed) if sample else lam
+
+    out = xp.zeros(shape + (N_OUT,))
+    if not bbm92:
+        px = prm[12]
+        fx, fz = px * px, (1.0 - px) * (1.0 - px)
+        for k in range(3):
+            r, e = acc[k], acc[3 + k]
+            ok = xp.where(r - e > 0.0, r - e, 0.0)
+            ex = count(fx * e, k)
+            cx = count(fx * ok, 3 + k)
+            ez = count(fz * e, 6 + k)
+            cz = count(fz * ok, 9 + k)
+            out[..., k] = cx + ex
+            out[..., 3 + k] = cz + ez
+            out[..., 6 + k] = ex
+            out[..., 9 + k] = ez
+    else:
+        q, e_src = prm[20], prm[17]
+        t, a = acc[0], acc[1]
+        te = count(q * e_src * t, 0)
+        tc = count(q * (1.0 - e_src) * t, 1)
+        tu = count((1.0 - q) * t, 2)
+        ae = count(q * 0.5 * a, 3)
+        ac = count(q * 0.5 * a, 4)
+        au = count((1.0 - q) * a, 5)
+        out[..., 0] = te + tc + tu
+        out[..., 1] = te + tc + ae + ac
+        out[..., 2] = te + ae
+        out[..., 3] = te + tc + tu + ae + ac + au
+    out[..., OUT_SUM_ETA] = sum_eta
+    out[..., OUT_N_USED] = n_used
+    out[..., OUT_CLEAR] = clear
+    return out
+
+
+__all__ = ["sample_trials", "poisson", "step_mean_statistics", "STEP_COLUMNS", "PASS_COLUMNS", "PARAMS",
+           "N_OUT", "DECOY_OUTPUTS", "BBM92_OUTPUTS", "FLAGS", "MODES"]
