@@ -62,6 +62,9 @@ COLUMN_UNITS: dict[str, str] = {
     "secret_key_bits_asymptotic": "bit", "plob_bound_bits": "bit", "key_window_s": "s",
     "entangled_pairs": "1", "basis_probability_x": "1", "mu1": "1", "mu2": "1", "p_mu1": "1",
     "p_mu2": "1",
+    # entanglement (keys stage, BBM92 dual downlink: one row per pair of passes)
+    "pass_a": "1", "pass_b": "1", "station_a": "", "station_b": "", "overlap_s": "s", "coincidences": "1",
+    "visibility": "1", "chsh_s": "1", "fidelity": "1",
 }
 
 #: Units the writer fills where a producer left them out: per-pass ``pass_<column>`` variables
@@ -260,17 +263,21 @@ def _clean(value):
 _SUMMED = ("duration_s", "sifted_bits", "secret_key_bits", "secret_key_bits_asymptotic", "entangled_pairs")
 
 
-def _group_totals(passes: pd.DataFrame, by: str) -> dict:
+def _group_totals(passes: pd.DataFrame, by: str, keys: pd.DataFrame | None = None) -> dict:
+    """Pass counts and sums per value of ``by``; key sums from ``keys`` when given (a pair table)."""
     out = {}
     for name, group in passes.groupby(by, sort=True):
         row = {"passes": int(len(group))}
         if "dark" in group:
             row["night_passes"] = int(group["dark"].astype(bool).sum())
-        for col in _SUMMED:
-            if col in group and group[col].notna().any():
-                row[f"{col}_total" if col == "duration_s" else col] = float(group[col].sum(min_count=1))
+        if "duration_s" in group:
+            row["duration_s_total"] = float(group["duration_s"].sum())
         if "max_elevation_deg" in group:
             row["max_elevation_deg"] = float(group["max_elevation_deg"].max())
+        source = group if keys is None else keys[keys[by] == name]
+        for col in _SUMMED[1:]:
+            if col in source and source[col].notna().any():
+                row[col] = float(source[col].sum())
         out[str(name)] = row
     return out
 
@@ -286,14 +293,19 @@ def summarize(run, files: Iterable[Path] = (), out_dir: Path | None = None) -> d
     passes = products.get("passes")
     if isinstance(passes, pd.DataFrame):
         summary["counts"]["passes"] = int(len(passes))
+        # a dual-downlink key belongs to a pair of passes: each station holds it, the satellite
+        # and the totals count it once, from the pair table
+        pairs = products.get("entanglement")
+        source = pairs if isinstance(pairs, pd.DataFrame) and "secret_key_bits" in pairs else passes
         summary["per_station"] = _group_totals(passes, "station")
-        summary["per_satellite"] = _group_totals(passes, "satellite")
-        if "secret_key_bits" in passes:
-            keys = {c: float(passes[c].sum()) for c in _SUMMED[1:] if c in passes and passes[c].notna().any()}
-            keys["passes_with_key"] = int((passes["secret_key_bits"].fillna(0) > 0).sum())
-            if "sifted_bits" in passes and "qber" in passes and passes["sifted_bits"].sum() > 0:
-                w = passes["sifted_bits"].fillna(0)
-                keys["qber_sifted_weighted"] = float((passes["qber"].fillna(0) * w).sum() / w.sum())
+        summary["per_satellite"] = _group_totals(passes, "satellite", None if source is passes else source)
+        if "secret_key_bits" in source:
+            keys = {c: float(source[c].sum()) for c in _SUMMED[1:] if c in source and source[c].notna().any()}
+            keys["from"] = "entanglement" if source is pairs else "passes"
+            keys["items_with_key"] = int((source["secret_key_bits"].fillna(0) > 0).sum())
+            if "sifted_bits" in source and "qber" in source and source["sifted_bits"].sum() > 0:
+                w = source["sifted_bits"].fillna(0)
+                keys["qber_sifted_weighted"] = float((source["qber"].fillna(0) * w).sum() / w.sum())
             if sc.protocol is not None:
                 keys["protocol"] = sc.protocol.protocol
             summary["keys"] = keys
