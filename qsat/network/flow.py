@@ -20,7 +20,7 @@ import numpy as np
 
 
 def max_flow(capacity: np.ndarray, source: int, sink: int, *, tol: float = 1e-9,
-             relay_mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+             relay_mask: np.ndarray | None = None, limit: float | None = None) -> tuple[float, np.ndarray]:
     """Maximum flow from ``source`` to ``sink``.
 
     Parameters
@@ -32,6 +32,9 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, *, tol: float = 1e-9,
     relay_mask : (n,) bool array, optional
         Nodes allowed to relay (carry flow through them). Source and sink are
         always allowed. Default: every node.
+    limit : float, optional
+        Stop once this much flow is routed (the last augmentation is cut to
+        fit): the result is min(maximum flow, limit), still a feasible flow.
 
     Returns
     -------
@@ -55,7 +58,8 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, *, tol: float = 1e-9,
     scale = max(float(cap.max()) if cap.size else 0.0, 1.0)
     eps = tol * scale
     total = 0.0
-    while True:
+    limit = np.inf if limit is None else float(limit)
+    while total < limit:
         residual = cap - flow
         parent = np.full(n, -1)
         parent[source] = source
@@ -76,7 +80,7 @@ def max_flow(capacity: np.ndarray, source: int, sink: int, *, tol: float = 1e-9,
             path.append(int(parent[path[-1]]))
         path.reverse()
         u, v = np.array(path[:-1]), np.array(path[1:])
-        delta = float(residual[u, v].min())
+        delta = min(float(residual[u, v].min()), limit - total)
         flow[u, v] += delta
         flow[v, u] -= delta
         total += delta

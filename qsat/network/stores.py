@@ -15,8 +15,9 @@ each station hold the key until the other pass has happened.
 Time is cut into settle intervals (``network.settle_interval``). In each, the
 stores receive the interval's key, then the demands are served one pair at a
 time (descending ``weight``, then as listed) by a maximum flow on the current
-stores, capped at the pair's demand for the interval (a feasible flow scaled by
-a factor ≤ 1 stays feasible); the spent key leaves the stores. What is left is
+stores, stopped at the pair's demand for the interval (augmenting paths are
+added until the demand is routed; the last one is cut to fit, so the flow stays
+feasible); the spent key leaves the stores. What is left is
 the inventory, carried to the next interval. Unserved demand is reported, not
 carried over. A pair's *capacity* is the maximum flow over everything the
 links generated in the whole window, as if the pair were alone.
@@ -118,11 +119,10 @@ def simulate_stores(graph: KeyGraph, generated: np.ndarray, pairs: np.ndarray, d
             if want <= 0:
                 continue
             cap = capacity_matrix(n, graph.ends, store)
-            value, flow = max_flow(cap, int(pairs[k, 0]), int(pairs[k, 1]), relay_mask=relay)
-            give = min(value, want)
+            give, flow = max_flow(cap, int(pairs[k, 0]), int(pairs[k, 1]), relay_mask=relay, limit=want)
             if give <= 0:
                 continue
-            use = _spend(flow * (give / value), graph.ends, groups, store)
+            use = _spend(flow, graph.ends, groups, store)
             store = np.maximum(store - use, 0.0)
             spent[t] += use
             delivered[t, k] = give

@@ -83,3 +83,17 @@ def test_order_by_weight():
     pairs = np.array([[0, 2], [0, 3]])
     first = simulate_stores(g, gen, pairs, np.array([[8.0, 8.0]]), weights=np.array([1.0, 2.0]))
     assert first["delivered"][0] == pytest.approx([2.0, 8.0])
+
+
+def test_limit_stops_at_demand_with_a_feasible_flow():
+    rng = np.random.default_rng(3)
+    n = 20
+    ends = rng.integers(0, n, (60, 2))
+    ends = ends[ends[:, 0] != ends[:, 1]]
+    cap = capacity_matrix(n, ends, rng.random(len(ends)) * 100)
+    full, _ = max_flow(cap, 0, n - 1)
+    for limit in (0.3 * full, full, 2 * full):
+        value, flow = max_flow(cap, 0, n - 1, limit=limit)
+        assert value == pytest.approx(min(limit, full))
+        assert np.all(np.abs(flow) <= cap + 1e-9)
+        assert np.allclose(np.delete(flow.sum(axis=1), [0, n - 1]), 0.0, atol=1e-9)
