@@ -42,7 +42,8 @@ import numpy as np
 
 from .fiber import fiber_transmittance, plob_rate_bps
 
-#: Speed of light in fiber: c / n_g with group index 1.468 (SMF-28 at 1550 nm, Corning data sheet PI1424).
+#: Speed of light in fiber: c / n_g with group index 1.468 (standard single-mode fiber at 1550 nm,
+#: the value of Corning's SMF-28 specification).
 SPEED_IN_FIBER_M_S = 299792458.0 / 1.468
 
 

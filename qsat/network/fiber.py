@@ -1,7 +1,8 @@
 """Fiber QKD links: transmittance, decoy-BB84 key rate with finite-key blocks, PLOB bound.
 
 * Fiber transmittance: η_ch = 10^(-(α L + A_extra)/10), α in dB/km, L in km
-  (the standard attenuation definition, ITU-T G.650.1, Sec. 5.4: A = α L).
+  (α_dB = −(10/L) log10(P_out/P_in): Agrawal, *Fiber-Optic Communication Systems*,
+  4th ed. (2010), Sec. 2.5.1).
 * Detection: η = η_ch · 10^(-A_rx/10) · η_d (receiver internal loss, detector efficiency).
 * Key: the decoy-BB84 finite-key length of Lim et al., PRA 89, 022307 (2014), Eq. (1),
   computed by :func:`qsat.protocols.losskeys.decoy_bb84_blocks` for one block of

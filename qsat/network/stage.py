@@ -79,6 +79,7 @@ def _items(net: NetworkConfig, passes: pd.DataFrame, entanglement, t0, warn):
             "mid_utc": culm[ia], "night": passes["dark"].to_numpy(bool)[ia] & passes["dark"].to_numpy(bool)[ib],
             "key_bits": ent[key_col].to_numpy(float),
             "entangled_pairs": ent["entangled_pairs"].to_numpy(float),
+            "fidelity": ent["fidelity"].to_numpy(float) if "fidelity" in ent else np.full(len(ent), np.nan),
         })
         return items, (ia, ib)
     if column not in passes:
@@ -94,6 +95,7 @@ def _items(net: NetworkConfig, passes: pd.DataFrame, entanglement, t0, warn):
         "start_s": sec(rise), "end_s": sec(set_), "mid_utc": culm,
         "night": passes["dark"].to_numpy(bool) if "dark" in passes else np.zeros(len(passes), bool),
         "key_bits": np.nan_to_num(key), "entangled_pairs": np.nan_to_num(pairs),
+        "fidelity": np.full(len(passes), np.nan),
     })
     return items, (np.arange(len(passes)), None)
 
@@ -292,6 +294,8 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     put("item_clear", dims_t + ("item",), clear, "", "item clear of cloud in the trial")
     put("item_delivered_bits", dims_t + ("item",), item_bits, "bit", "key delivered by the item (scheduled and clear)")
     put("item_entangled_pairs", dims_t + ("item",), item_pairs, "1", "entangled pairs delivered by the item")
+    put("item_fidelity", ("item",), items["fidelity"].to_numpy(float), "1",
+        "Bell-state fidelity of the item's pairs (dual downlink; NaN for a pass)")
     # per station
     put("station_key_bits_daily", dims_t + ("day", "station"), st_daily, "bit", "key held at the station per UTC day")
     put("station_key_bits_night_daily", dims_t + ("day", "station"), st_night, "bit",

@@ -97,13 +97,15 @@ def test_dual_downlink_pairs_and_fiber_tails(passes_3days, stations, start):
     import pandas as pd
 
     ent = pd.DataFrame([{"pass_a": 0, "pass_b": 2, "station_a": "Xinglong", "station_b": "Graz", "satellite": "Micius",
-                         "secret_key_bits": 1000, "secret_key_bits_asymptotic": 1200, "entangled_pairs": 5000.0}])
+                         "secret_key_bits": 1000, "secret_key_bits_asymptotic": 1200, "entangled_pairs": 5000.0,
+                         "fidelity": 0.95}])
     names, latlon = stations
     net = NetworkConfig.model_validate(NET)
     ds, table = compute_budget(net, passes_3days, start=start, duration_s=3 * 86400.0, station_names=names,
                                station_latlon_deg=latlon, satellite_names=["Micius"], entanglement=ent)
     assert list(ds["link_kind"].values[-1:]) == ["entanglement"]
     assert float(ds["entangled_pairs_daily"].sum()) == pytest.approx(5000.0)
+    assert float(ds["item_fidelity"][0]) == 0.95
     # Beijing: 100 km at 0.2 dB/km from Xinglong (eta 0.01); Vienna: 50 km from Graz (eta 0.1)
     got = float(ds["pair_entangled_pairs_total"].sel(pair="Beijing-Vienna", trial=0))
     assert got == pytest.approx(5000.0 * 0.01 * 0.1)
