@@ -195,6 +195,12 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
         links.append(link.label)
         link_kinds.append("fiber" if rates["modelled"][i] else "given")
         ends.append((node_index[link.a], node_index[link.b]))
+    chains = chain_results(net.repeater_chains) if net.repeater_chains else None
+    for c in net.repeater_chains:
+        links.append(c.label)
+        link_kinds.append("repeater")
+        ends.append((node_index[c.a], node_index[c.b]))
+    n_fixed = len(links)  # fiber links then repeater chains: key at a constant rate
     item_link = np.zeros(n_items, dtype=int)
     sat_links: dict[tuple[str, str], int] = {}
     for j, (sat, sts, kind) in enumerate(zip(items["satellite"], items["stations"], items["kind"])):
@@ -219,7 +225,8 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
         if "untrusted" in (kinds[link.a], kinds[link.b]):
             fiber_bps[i] = 0.0
             warn(f"budget: fiber link {link.label} ends at an untrusted node, which holds no key: no key counted")
-    generated[:, :, :n_fiber] = (interval_len[:, None] * fiber_bps[None, :])[None]
+    fixed_bps = np.concatenate([fiber_bps, chains["key_rate_bps"] if chains is not None else np.zeros(0)])
+    generated[:, :, :n_fixed] = (interval_len[:, None] * fixed_bps[None, :])[None]
     for tr in range(trials):
         np.add.at(generated[tr], (item_int, item_link), item_bits[tr])
 
@@ -304,14 +311,16 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     put("station_key_bits_monthly", dims_t + ("month", "station"), st_month, "bit", "key per month")
     put("station_key_bits_total", dims_t + ("station",), st_daily.sum(axis=1), "bit", "key over the window")
     # per link
-    put("link_kind", ("link",), np.array(link_kinds, dtype=str), "", "fiber | given | satellite | entanglement")
+    put("link_kind", ("link",), np.array(link_kinds, dtype=str), "",
+        "fiber | given | repeater | satellite | entanglement")
     put("link_node_a", ("link",), np.array([nodes[a] for a in ends[:, 0]], dtype=str), "", "first end")
     put("link_node_b", ("link",), np.array([nodes[b] for b in ends[:, 1]], dtype=str), "", "second end")
     fiber_rate = np.full(n_links, np.nan)
-    fiber_rate[:n_fiber] = rates["key_rate_bps"]
+    fiber_rate[:n_fixed] = fixed_bps
     fiber_plob = np.full(n_links, np.nan)
     fiber_plob[:n_fiber] = rates["plob_bps"]
-    put("link_key_rate_bps", ("link",), fiber_rate, "bit/s", "fiber link secret key rate (finite key)")
+    put("link_key_rate_bps", ("link",), fiber_rate, "bit/s",
+        "key rate of a fiber link (finite key) or repeater chain (asymptotic BBM92); NaN for satellite links")
     put("link_plob_bps", ("link",), fiber_plob, "bit/s", "PLOB repeaterless bound of the fiber link")
     put("link_generated_bits", dims_t + ("interval", "link"), generated, "bit", "key generated in the interval")
     put("link_spent_bits", dims_t + ("interval", "link"), spent, "bit", "key spent by relays in the interval")
@@ -361,8 +370,8 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     # repeater chains
     if net.repeater_chains:
         ds = ds.assign_coords(chain=[c.label for c in net.repeater_chains])
-        res = chain_results(net.repeater_chains)
-        units = {"pair_rate_hz": "1/s", "fidelity": "1", "mean_time_per_pair_s": "s", "elementary_success": "1",
+        res = chains
+        units = {"pair_rate_hz": "1/s", "fidelity": "1", "key_rate_bps": "bit/s", "mean_time_per_pair_s": "s", "elementary_success": "1",
                  "direct_fiber_pair_rate_hz": "1/s", "repeaterless_bound_ebit_s": "ebit/s"}
         for k, v in res.items():
             put(f"chain_{k}", ("chain",), v, units[k], f"repeater chain: {k.replace('_', ' ')}")

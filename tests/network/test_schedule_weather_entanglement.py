@@ -98,3 +98,13 @@ def test_repeater_chain_behaviour():
 
 def test_tails():
     assert tail_pairs(1000.0, 0.5, 0.1) == pytest.approx(50.0)
+
+
+def test_chain_key_rate_from_werner_qber():
+    kw = dict(mode_rate_hz=1e9, multiplexed_modes=100, detector_efficiency=0.9, memory_efficiency=0.9,
+              coherence_time_s=1e9, swap_success=0.5)
+    perfect = repeater_chain(600e3, 0.2, 4, initial_fidelity=1.0, **kw)
+    assert perfect["key_rate_bps"] == pytest.approx(0.5 * perfect["pair_rate_hz"], rel=1e-6)
+    noisy = repeater_chain(600e3, 0.2, 4, initial_fidelity=0.97, **kw)
+    assert 0 < noisy["key_rate_bps"] < 0.5 * noisy["pair_rate_hz"]
+    assert repeater_chain(600e3, 0.2, 16, initial_fidelity=0.97, **kw)["key_rate_bps"] == 0.0  # w0^16 too low

@@ -111,3 +111,15 @@ def test_dual_downlink_pairs_and_fiber_tails(passes_3days, stations, start):
     assert got == pytest.approx(5000.0 * 0.01 * 0.1)
     assert float(ds["station_key_bits_total"].sel(station="Graz", trial=0)) == 1000
     assert float(ds["pair_delivered_bits_total"].sel(pair="Beijing-Vienna", trial=0)) > 0
+
+
+def test_repeater_chain_is_a_key_link(passes_3days, stations, start):
+    chain = {"a": "Island", "b": "Lone", "length": "800 km", "segments": 8, "coherence_time": "10 s"}
+    ds, _, warnings = _budget(passes_3days, stations, start, repeater_chains=[chain])
+    assert "repeater" in list(ds["link_kind"].values)
+    rate = float(ds["chain_key_rate_bps"][0])
+    assert 0 < rate <= 0.5 * float(ds["chain_pair_rate_hz"][0])
+    assert ds["pair_status"].sel(pair="Island-Lone").item() == "connected"
+    demand = float(ds["pair_demand_bits"].sel(pair="Island-Lone").sum())
+    got = float(ds["pair_delivered_bits_total"].sel(pair="Island-Lone", trial=0))
+    assert got == pytest.approx(min(demand, rate * 3 * 86400.0))
