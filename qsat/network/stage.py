@@ -270,6 +270,12 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     interval_start = t0 + (np.arange(n_int) * net.settle_interval * 1e9).astype("timedelta64[ns]")
     int_month = np.searchsorted(months, interval_start.astype("datetime64[M]"))
 
+    years = np.unique(months.astype("datetime64[Y]"))
+    month_year = np.searchsorted(years, months.astype("datetime64[Y]"))
+
+    def by_year(x_monthly):
+        return np.stack([x_monthly[:, month_year == y].sum(axis=1) for y in range(len(years))], axis=1)
+
     def by_month(x, index, axis=1):
         out = np.zeros(x.shape[:axis] + (len(months),) + x.shape[axis + 1:])
         for m in range(len(months)):
@@ -280,7 +286,8 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     dims_t = ("trial",)
     ds = xr.Dataset(coords={
         "trial": np.arange(trials), "quantile": q, "item": np.arange(n_items), "day": days.astype("datetime64[ns]"),
-        "month": months.astype("datetime64[ns]"), "interval": interval_start,
+        "month": months.astype("datetime64[ns]"), "year": years.astype("datetime64[ns]"),
+        "interval": interval_start,
         "station": station_names, "link": links, "pair": pair_labels,
     })
 
@@ -309,6 +316,8 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
         "key from night passes per UTC day")
     st_month = by_month(st_daily, day_month)
     put("station_key_bits_monthly", dims_t + ("month", "station"), st_month, "bit", "key per month")
+    put("station_key_bits_yearly", dims_t + ("year", "station"), by_year(st_month), "bit",
+        "key per calendar year (the part inside the window)")
     put("station_key_bits_total", dims_t + ("station",), st_daily.sum(axis=1), "bit", "key over the window")
     # per link
     put("link_kind", ("link",), np.array(link_kinds, dtype=str), "",
@@ -325,8 +334,10 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     put("link_generated_bits", dims_t + ("interval", "link"), generated, "bit", "key generated in the interval")
     put("link_spent_bits", dims_t + ("interval", "link"), spent, "bit", "key spent by relays in the interval")
     put("link_inventory_bits", dims_t + ("interval", "link"), inventory, "bit", "key store at the interval's end")
-    put("link_generated_bits_monthly", dims_t + ("month", "link"), by_month(generated, int_month), "bit",
-        "key generated per month")
+    link_month = by_month(generated, int_month)
+    put("link_generated_bits_monthly", dims_t + ("month", "link"), link_month, "bit", "key generated per month")
+    put("link_generated_bits_yearly", dims_t + ("year", "link"), by_year(link_month), "bit",
+        "key generated per calendar year")
     put("link_generated_bits_total", dims_t + ("link",), generated.sum(axis=1), "bit", "key generated in the window")
     # per user pair
     put("pair_status", ("pair",), np.array(status, dtype=str), "", "connected | disconnected: ... | no key: ...")
@@ -335,16 +346,19 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     put("pair_demand_bits", ("interval", "pair"), demand, "bit", "key wanted in the interval")
     put("pair_delivered_bits", dims_t + ("interval", "pair"), delivered, "bit", "key delivered in the interval")
     put("pair_unmet_bits", dims_t + ("interval", "pair"), demand[None] - delivered, "bit", "demand not met")
-    put("pair_delivered_bits_monthly", dims_t + ("month", "pair"), by_month(delivered, int_month), "bit",
-        "key delivered per month")
+    pair_month = by_month(delivered, int_month)
+    put("pair_delivered_bits_monthly", dims_t + ("month", "pair"), pair_month, "bit", "key delivered per month")
+    put("pair_delivered_bits_yearly", dims_t + ("year", "pair"), by_year(pair_month), "bit",
+        "key delivered per calendar year")
     put("pair_delivered_bits_total", dims_t + ("pair",), delivered.sum(axis=1), "bit", "key delivered in the window")
     put("pair_unmet_bits_total", dims_t + ("pair",), demand.sum(axis=0)[None] - delivered.sum(axis=1), "bit",
         "demand not met in the window")
     put("pair_capacity_bits", dims_t + ("pair",), capacity, "bit",
         "max-flow over all key generated in the window (pair alone on the network)")
     # quantiles over weather trials
-    for name in ("station_key_bits_monthly", "station_key_bits_total", "link_generated_bits_total",
-                 "pair_delivered_bits_monthly", "pair_delivered_bits_total", "pair_unmet_bits_total",
+    for name in ("station_key_bits_monthly", "station_key_bits_yearly", "station_key_bits_total",
+                 "link_generated_bits_total", "pair_delivered_bits_monthly", "pair_delivered_bits_yearly",
+                 "pair_delivered_bits_total", "pair_unmet_bits_total",
                  "pair_capacity_bits"):
         qv = ds[name].quantile(q, dim="trial").drop_vars("quantile", errors="ignore")
         ds[name + "_quantiles"] = (("quantile",) + ds[name].dims[1:], qv.values,

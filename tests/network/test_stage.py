@@ -36,7 +36,9 @@ def test_budgets_add_up(passes_3days, stations, start):
     daily = ds["station_key_bits_daily"].sum(("day", "station"))
     monthly = ds["station_key_bits_monthly"].sum(("month", "station"))
     total = ds["station_key_bits_total"].sum("station")
+    yearly = ds["station_key_bits_yearly"].sum(("year", "station"))
     assert np.allclose(items, daily) and np.allclose(daily, monthly) and np.allclose(monthly, total)
+    assert np.allclose(yearly, total)
     assert ds.sizes["month"] == 2  # 30 Jan - 1 Feb
     sat = ds["link_kind"] == "satellite"
     assert np.allclose(ds["link_generated_bits"].where(sat, 0).sum(("interval", "link")), items)
