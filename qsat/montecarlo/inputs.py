@@ -93,6 +93,8 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
                              "false for qsat montecarlo: it samples BBM92 with one photon downlinked and its "
                              "partner detected on board (dual-downlink pairing is not sampled)")
     detector = (detector_cfg or DetectorConfig()).build()
+    # as in the keys stage: the detector owns afterpulsing in scenario mode
+    cfg = cfg.model_copy(update={"afterpulse_probability": detector.afterpulse_probability})
     step_s = float(geometry.attrs.get("step_s", 1.0))
     valid = np.asarray(geometry["valid"].values, dtype=bool)
     elev = np.nan_to_num(np.asarray(geometry["elevation_deg"].values, dtype=np.float64), nan=-90.0)

@@ -32,6 +32,7 @@ from ..detection.detectors import DetectorConfig
 from ..errors import QsatInputError
 from ..protocols.config import ProtocolConfig
 from ..network.config import NetworkConfig
+from ..montecarlo.config import MonteCarloConfig
 from .orbit import Constraints, GroundStationSpec, PassEngine, SatelliteSpec, TimeWindow
 from .types import Section
 
@@ -52,6 +53,7 @@ class Scenario(Section):
     protocol: ProtocolConfig | None = None
     link: LinkConfig | None = None
     network: NetworkConfig | None = None
+    montecarlo: MonteCarloConfig | None = None
 
     # Where the file was read from: relative paths inside it resolve against this.
     base_dir: Path = Field(default=Path("."), exclude=True)

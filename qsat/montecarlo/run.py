@@ -1,0 +1,369 @@
+"""Running a Monte Carlo study on Dask: chunks, checkpoint, resume, progress.
+
+The trials × passes grid is cut into chunks of ``trial_chunk`` trials × ``pass_chunk``
+passes; each chunk is one Dask task (:func:`compute_chunk`) that runs the fused kernel
+(GPU, or its host build) or the NumPy twin and reduces its samples to per-(trial, pass)
+keys. Random numbers are keyed by (seed, trial, pass, step), so the result does not depend
+on the chunking, the number of workers or the order in which chunks finish.
+
+Where it runs (:func:`open_client`): an existing Dask cluster (``scheduler`` address; a
+connect timeout turns an unreachable address into an error within seconds), a local
+cluster of ``workers`` processes, or by default an in-process cluster with one thread per
+core (no set-up).
+
+Checkpoint (``out``, a Zarr store, format 2): the client writes every finished chunk's
+rows into ``samples/*`` (each Zarr chunk file is written atomically — write to a temporary
+file, then rename) and only then marks the chunk in ``checkpoint/chunk_done`` with the
+session number that computed it. A chunk is trusted on ``resume`` only when marked, so a
+run killed at any moment leaves a consistent store: marked chunks are complete, anything
+else is recomputed. The store's ``checkpoint`` attributes hold the run's identity
+(scenario hash, seed, trials, protocol, backend, chunking); resuming against a different
+one is refused with the reason. When every chunk is done the statistics
+(:func:`qsat.montecarlo.reduce.statistics`) are computed from the complete per-trial arrays
+and written at the store's root (consolidated metadata: ``xarray.open_zarr(out)``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import QsatError, QsatInputError
+from ..random import check_seed
+from .config import MAX_TRIALS
+from .reduce import RESULTS, pass_results, statistics
+from .sampler import DECOY_OUTPUTS
+
+FORMAT_VERSION = 1
+SAMPLE_VARIABLES = tuple(RESULTS) + ("counts",)
+ENGINES = ("auto", "kernel", "twin")
+
+
+def check_trials(trials, field: str = "--trials") -> int:
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or not 1 <= int(trials) <= MAX_TRIALS:
+        raise QsatInputError(field, trials, f"a positive whole number of trials (at most {MAX_TRIALS})")
+    return int(trials)
+
+
+def _check_chunk(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise QsatInputError(field, value, "a positive whole number")
+    return int(value)
+
+
+def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: int, t1: int, p0: int, p1: int,
+                  seed: int, backend: str = "numpy", engine: str = "kernel") -> dict:
+    """One task: trials [t0, t1) × passes [p0, p1); returns host arrays (t1-t0, p1-p0[, 12])."""
+    from ..backend import to_numpy
+
+    st, ps = steps[p0:p1], passes[p0:p1]
+    if backend == "cupy":
+        import cupy
+
+        from .kernel import sample_trials_kernel
+
+        out = sample_trials_kernel(cupy.asarray(st), cupy.asarray(ps), cupy.asarray(params), t1 - t0, t0, p0, seed)
+    elif engine == "kernel":
+        from .kernel import sample_trials_kernel
+
+        out = sample_trials_kernel(np.ascontiguousarray(st), np.ascontiguousarray(ps), params, t1 - t0, t0, p0, seed)
+    else:
+        from .sampler import sample_trials
+
+        out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed)
+    res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings).items()}
+    res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
+    return res
+
+
+# ---------------------------------------------------------------------------- checkpoint
+
+class Checkpoint:
+    """The Zarr store of a run: per-trial samples, chunk marks, identity; statistics at the end."""
+
+    def __init__(self, path: Path, identity: dict, resume: bool, echo=print):
+        import zarr
+
+        self.path = Path(path)
+        self.session = 1
+        if self.path.exists():
+            if not resume:
+                raise QsatInputError("--out", str(self.path), "a path that does not exist yet, or --resume to "
+                                     "continue the run checkpointed there")
+            try:
+                self.root = zarr.open_group(str(self.path), mode="r+", use_consolidated=False)
+                stored = dict(self.root["checkpoint"].attrs.asdict())
+            except Exception:
+                raise QsatInputError("--resume", str(self.path), "a qsat montecarlo checkpoint (this path holds "
+                                     "no readable one)") from None
+            self._check_identity(stored, identity)
+            self.identity = {k: stored[k] for k in identity}
+            self.session = int(stored.get("sessions", 0)) + 1
+            self.root["checkpoint"].attrs["sessions"] = self.session
+            self.resumed = True
+        else:
+            self.identity = dict(identity)
+            self.root = zarr.open_group(str(self.path), mode="w", zarr_format=2)
+            self._create()
+            self.resumed = False
+        self.done_array = self.root["checkpoint/chunk_done"]
+        samples = self.root["samples"]
+        self.arrays = {name: samples[name] for name in SAMPLE_VARIABLES}  # opened once: metadata reads are slow
+
+    def _check_identity(self, stored: dict, identity: dict) -> None:
+        if stored.get("format_version") != FORMAT_VERSION:
+            raise QsatInputError("--resume", str(self.path), f"a checkpoint of format {FORMAT_VERSION} "
+                                 f"(this one has {stored.get('format_version')})")
+        if stored.get("scenario_sha256") != identity["scenario_sha256"]:
+            raise QsatInputError(
+                "--resume", str(self.path),
+                f"a checkpoint of this scenario; it was written for scenario '{stored.get('scenario_name')}' "
+                f"(sha256 {str(stored.get('scenario_sha256'))[:16]}...), this one is '{identity['scenario_name']}' "
+                f"(sha256 {identity['scenario_sha256'][:16]}...): the scenario changed, start a new --out")
+        for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled"):
+            if stored.get(key) != identity[key]:
+                raise QsatInputError("--resume", str(self.path),
+                                     f"the same {key} as the checkpoint ({key} there: {stored.get(key)!r}, "
+                                     f"asked now: {identity[key]!r})")
+
+    def _create(self) -> None:
+        idt = self.identity
+        trials, n_pass = idt["trials"], idt["n_passes"]
+        tc, pc = idt["trial_chunk"], idt["pass_chunk"]
+        samples = self.root.create_group("samples")
+        for name, (units, long_name) in RESULTS.items():
+            samples.create_array(name, shape=(trials, n_pass), chunks=(tc, pc), dtype="f8", fill_value=np.nan,
+                                 attributes={"_ARRAY_DIMENSIONS": ["trial", "pass"], "units": units,
+                                             "long_name": long_name})
+        samples.create_array("counts", shape=(trials, n_pass, len(DECOY_OUTPUTS)), chunks=(tc, pc, len(DECOY_OUTPUTS)),
+                             dtype="f8", fill_value=np.nan,
+                             attributes={"_ARRAY_DIMENSIONS": ["trial", "pass", "count_class"], "units": "count",
+                                         "long_name": "sampled counts (decoy BB84: n_X1..3, n_Z1..3, m_X1..3, "
+                                                      "m_Z1..3; BBM92: entangled pairs, sifted, errors, coincidences)"})
+        ck = self.root.create_group("checkpoint")
+        ck.create_array("chunk_done", shape=(math.ceil(trials / tc), math.ceil(n_pass / pc)), chunks=(1, 1),
+                        dtype="i4", fill_value=0,
+                        attributes={"_ARRAY_DIMENSIONS": ["trial_chunk", "pass_chunk"],
+                                    "long_name": "session that computed the chunk (0: not done)"})
+        ck.attrs.update({**idt, "sessions": 1})
+
+    def done(self) -> np.ndarray:
+        return np.asarray(self.done_array[...]) > 0
+
+    def write(self, ti: int, pi: int, t0: int, t1: int, p0: int, p1: int, result: dict) -> None:
+        for name, array in self.arrays.items():
+            array[t0:t1, p0:p1] = result[name]
+        self.done_array[ti, pi] = self.session  # only after the data: a marked chunk is complete
+
+    def read(self) -> dict:
+        return {name: np.asarray(self.arrays[name][...]) for name in RESULTS}
+
+    def finish(self, ds) -> None:
+        import zarr
+
+        for name in list(self.root.array_keys()):  # statistics of an earlier finish (e.g. other bins)
+            del self.root[name]
+        ds.to_zarr(str(self.path), mode="a", zarr_format=2, consolidated=False)
+        zarr.consolidate_metadata(str(self.path))
+
+
+# ---------------------------------------------------------------------------- cluster
+
+def open_client(scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 5.0,
+                threads: int | None = None):
+    """(client, owned): attach to ``scheduler``, or start a local cluster (``owned`` = we close it)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=connect_timeout), False
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise QsatInputError("--scheduler", scheduler,
+                                 f"the address of a running Dask scheduler (no connection within "
+                                 f"{connect_timeout:g} s: {type(exc).__name__}: {exc})") from None
+    dashboard = ":0"  # any free port: another cluster may hold the default 8787
+    if workers is not None and workers > 1:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads or 1, processes=True,
+                               dashboard_address=dashboard)
+    else:
+        cluster = LocalCluster(n_workers=1, threads_per_worker=threads or os.cpu_count() or 1, processes=False,
+                               dashboard_address=dashboard)
+    return Client(cluster), True
+
+
+def dashboard_link(client) -> str | None:
+    try:
+        if "dashboard" in client.scheduler_info().get("services", {}):
+            return client.dashboard_link
+    except Exception:  # a scheduler without the service or an old protocol: nothing to show
+        return None
+    return None
+
+
+class Progress:
+    """A one-line text progress bar with elapsed time and ETA (chunks of this session)."""
+
+    def __init__(self, total: int, done: int, stream=None, enabled: bool = True, width: int = 30):
+        self.total, self.start_done, self.done = total, done, done
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.width = width
+        self.t0 = time.monotonic()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_decile = -1
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        decile = int(10 * self.done / self.total) if self.total else 10
+        if not self.tty and decile == self._last_decile and self.done < self.total:
+            return
+        self._last_decile = decile
+        self.stream.write(("\r" if self.tty else "") + self.line() + ("" if self.tty else "\n"))
+        self.stream.flush()
+
+    def line(self) -> str:
+        frac = self.done / self.total if self.total else 1.0
+        filled = int(round(self.width * frac))
+        elapsed = time.monotonic() - self.t0
+        new = self.done - self.start_done
+        remaining = self.total - self.done
+        eta = elapsed / new * remaining if new else float("nan")
+        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} chunks {100 * frac:5.1f}% "
+                f"elapsed {_clock(elapsed)} ETA {_clock(eta)}")
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+# ---------------------------------------------------------------------------- the run
+
+def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = None, out: str | Path | None = None,
+                   trial_chunk: int = 256, pass_chunk: int = 64, backend: str = "numpy", engine: str = "auto",
+                   scheduler: str | None = None, workers: int | None = None, client=None, resume: bool = False,
+                   connect_timeout: float = 5.0, bins: int = 40, progress: bool | None = None,
+                   provenance: dict | None = None, echo=None):
+    """Run the Monte Carlo of ``inputs`` (:class:`~qsat.montecarlo.inputs.MonteCarloInputs`).
+
+    Returns the statistics Dataset (also written to ``out`` when given). ``identity`` holds the
+    scenario's ``scenario_sha256`` and ``scenario_name`` (the checkpoint's identity);
+    ``provenance`` adds attributes to the result. ``client`` reuses a Dask client.
+
+    Raises
+    ------
+    QsatInputError
+        Zero/negative/too many trials, a seed outside [0, 2**64), an unreachable scheduler, an
+        existing ``out`` without ``resume``, or a checkpoint of a different run.
+    """
+    echo = echo or (lambda message: print(message, file=sys.stderr))
+    trials = check_trials(trials)
+    seed = check_seed(seed, "--seed")
+    trial_chunk = _check_chunk(trial_chunk, "--trial-chunk")
+    pass_chunk = _check_chunk(pass_chunk, "--pass-chunk")
+    if engine not in ENGINES:
+        raise QsatInputError("engine", engine, f"one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        from .kernel import host_kernel_available
+
+        engine = "kernel" if backend == "cupy" or host_kernel_available() else "twin"
+    n_pass = inputs.n_passes
+    if n_pass == 0:
+        raise QsatInputError("scenario", "no passes", "at least one pass above the elevation mask to sample")
+    identity = dict(identity or {"scenario_sha256": "", "scenario_name": ""})
+    identity.update(format_version=FORMAT_VERSION, seed=str(seed), trials=trials, n_passes=n_pass,
+                    protocol=inputs.protocol, backend=backend, sampled=",".join(inputs.sampled),
+                    trial_chunk=min(trial_chunk, trials), pass_chunk=min(pass_chunk, n_pass))
+    checkpoint = None
+    if out is not None:
+        checkpoint = Checkpoint(Path(out), identity, resume, echo)
+        if checkpoint.resumed:
+            echo(f"qsat: resuming {out} (session {checkpoint.session})")
+        identity = checkpoint.identity
+    tc, pc = identity["trial_chunk"], identity["pass_chunk"]
+    if (tc, pc) != (min(trial_chunk, trials), min(pass_chunk, n_pass)) and checkpoint is not None:
+        echo(f"qsat: keeping the checkpoint's chunking ({tc} trials x {pc} passes)")
+    n_tc, n_pc = math.ceil(trials / tc), math.ceil(n_pass / pc)
+    done = checkpoint.done() if checkpoint is not None else np.zeros((n_tc, n_pc), dtype=bool)
+    todo = [(ti, pi) for ti in range(n_tc) for pi in range(n_pc) if not done[ti, pi]]
+    if checkpoint is not None and checkpoint.resumed:
+        echo(f"qsat: {int(done.sum())} of {n_tc * n_pc} chunks already done; computing {len(todo)}")
+    memory = None if checkpoint is not None else {k: np.full((trials, n_pass), np.nan) for k in RESULTS}
+
+    if todo:
+        _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client,
+                 scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo)
+    samples = checkpoint.read() if checkpoint is not None else memory
+    ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins)
+    attrs = {"title": "qsat Monte Carlo: per-pass key and budget statistics over trials",
+             "seed": str(seed), "trials": trials, "backend": backend, "engine": engine,
+             "protocol": inputs.protocol, "sampled": ",".join(inputs.sampled), "step_s": inputs.step_s,
+             "trial_chunk": tc, "pass_chunk": pc, "scenario_sha256": identity.get("scenario_sha256", ""),
+             "scenario_name": identity.get("scenario_name", ""), "notes": " | ".join(inputs.notes)}
+    for k, v in (provenance or {}).items():
+        attrs[k] = v if isinstance(v, (int, float, np.number)) else str(v)
+    attrs["seed"] = str(seed)  # 64-bit seeds do not fit every attribute encoder as integers
+    ds.attrs.update(attrs)
+    if checkpoint is not None:
+        checkpoint.finish(ds)
+    return ds
+
+
+def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client, scheduler,
+             workers, connect_timeout, progress, total, already, echo):
+    from distributed import as_completed
+
+    owned = False
+    if client is None:
+        client, owned = open_client(scheduler, workers, connect_timeout)
+        link = dashboard_link(client)
+        if link:
+            echo(f"qsat: Dask dashboard at {link}")
+    bar = Progress(total, already, enabled=progress if progress is not None else sys.stderr.isatty())
+    try:
+        steps_f, passes_f = client.scatter([inputs.steps, inputs.passes], broadcast=True, hash=False)
+        run_id = uuid.uuid4().hex[:12]
+        futures, pending = {}, []
+        for ti, pi in todo:
+            t0, t1 = ti * tc, min((ti + 1) * tc, trials)
+            p0, p1 = pi * pc, min((pi + 1) * pc, n_pass)
+            fut = client.submit(compute_chunk, steps_f, passes_f, inputs.params, inputs.protocol, inputs.key_settings,
+                                t0, t1, p0, p1, seed, backend, engine, key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
+            futures[fut.key] = (ti, pi, t0, t1, p0, p1)
+            pending.append(fut)
+        for fut in as_completed(pending):
+            ti, pi, t0, t1, p0, p1 = futures[fut.key]
+            try:
+                result = fut.result()
+            except Exception as exc:
+                raise QsatError(f"Monte Carlo chunk (trials {t0}-{t1 - 1}, passes {p0}-{p1 - 1}) failed: "
+                                f"{type(exc).__name__}: {exc}") from exc
+            if checkpoint is not None:
+                checkpoint.write(ti, pi, t0, t1, p0, p1, result)
+            else:
+                for name in RESULTS:
+                    memory[name][t0:t1, p0:p1] = result[name]
+            fut.release()
+            bar.update()
+    finally:
+        bar.close()
+        if owned:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -1,0 +1,70 @@
+"""Keys from sampled counts and the statistics over trials."""
+
+import numpy as np
+import pytest
+
+from qsat.detection.detectors import DetectorConfig
+from qsat.montecarlo.reduce import QUANTILES, pass_results, statistics
+from qsat.montecarlo.sampler import sample_trials
+from qsat.protocols.config import protocol_from_dict
+from qsat.protocols.stage import compute_keys
+from tests.montecarlo.conftest import make_inputs, synthetic
+
+
+@pytest.mark.parametrize("protocol", [{}, {"protocol": "bbm92", "dual_downlink": False, "pair_rate_hz": 5e7}])
+def test_nothing_sampled_reproduces_the_keys_stage(protocol):
+    """With every fade at its mean and expected counts, a trial is the keys stage's planning result."""
+    inputs = make_inputs(protocol, {"sample": []})
+    out = sample_trials(inputs.steps, inputs.passes, inputs.params, 2, 0, 0, 1)
+    res = pass_results(out, inputs.protocol, inputs.key_settings)
+    geometry, link, passes = synthetic()
+    table = compute_keys(geometry, link, passes, protocol_from_dict(protocol),
+                         DetectorConfig(preset="si-spad"))["passes"]
+    # same model; sums over steps in another order: the key may differ by the floor of ~1e-9 relative
+    np.testing.assert_allclose(res["secret_key_bits"][0], table["secret_key_bits"].to_numpy(), rtol=1e-8, atol=1)
+    np.testing.assert_array_equal(res["secret_key_bits"][0], res["secret_key_bits"][1])
+    if protocol:
+        np.testing.assert_allclose(res["entangled_pairs"][0], table["entangled_pairs"].to_numpy(), rtol=1e-9)
+    assert np.all(table["secret_key_bits"] > 0)
+
+
+def test_sampled_keys_scatter_around_the_planning_key():
+    inputs = make_inputs({}, {"sample": ["counts", "turbulence", "pointing"], "turbulence_coherence_time": "0.5 s"})
+    res = pass_results(sample_trials(inputs.steps, inputs.passes, inputs.params, 200, 0, 0, 3), inputs.protocol,
+                       inputs.key_settings)
+    plan = pass_results(_expected(inputs), inputs.protocol, inputs.key_settings)["secret_key_bits"][0]
+    key = res["secret_key_bits"]
+    assert np.all(np.isfinite(key)) and np.all(key >= 0)
+    assert np.all(np.abs(np.median(key, axis=0) - plan) < 0.1 * plan)
+    assert np.all(np.std(key, axis=0) > 0)
+
+
+def _expected(inputs):
+    from qsat.montecarlo.sampler import PARAMS
+
+    prm = inputs.params.copy()
+    prm[PARAMS.index("flags")] = 0
+    return sample_trials(inputs.steps, inputs.passes, prm, 1, 0, 0, 3)
+
+
+def test_statistics_are_order_statistics_and_histograms_count_every_trial():
+    rng = np.random.default_rng(2)
+    n_trials, n_pass = 101, 3
+    key = rng.integers(0, 1000, (n_trials, n_pass)).astype(float)
+    samples = {"secret_key_bits": key, "sifted_bits": key * 10, "qber": rng.uniform(0, 0.1, key.shape),
+               "mean_transmittance": rng.uniform(0, 1e-3, key.shape), "clear": (key > 300).astype(float),
+               "entangled_pairs": key * 3, "errors": key}
+    ds = statistics(samples, [5, 6, 7], ["A", "B", "A"], ["S", "S", "S"], "bbm92", bins=7)
+    np.testing.assert_array_equal(ds["pass_secret_key_bits_quantile"].values, np.quantile(key, QUANTILES, axis=0))
+    np.testing.assert_array_equal(ds["pass_secret_key_bits_mean"].values, key.mean(axis=0))
+    assert np.all(ds["pass_secret_key_bits_histogram"].sum("bin").values == n_trials)
+    edges = ds["pass_secret_key_bits_bin_edges"].values
+    np.testing.assert_array_equal(ds["pass_secret_key_bits_histogram"].values[1],
+                                  np.histogram(key[:, 1], bins=edges)[0])
+    budget = key.sum(axis=1)
+    assert float(ds["budget_secret_key_bits_mean"]) == pytest.approx(budget.mean())
+    a = ds["station_budget_secret_key_bits_quantile"].sel(station_name="A").values
+    np.testing.assert_array_equal(a, np.quantile(key[:, 0] + key[:, 2], QUANTILES))
+    assert "pass_entangled_pairs_histogram" in ds and "budget_entangled_pairs_quantile" in ds
+    np.testing.assert_array_equal(ds["pass_clear_fraction"].values, (key > 300).mean(axis=0))
+    assert list(ds["pass"].values) == [5, 6, 7] and ds["pass_secret_key_bits_mean"].attrs["units"] == "bit"

@@ -1,0 +1,154 @@
+"""Monte Carlo on Dask: reproducible across chunking and workers, checkpoint/resume, faults, bad input.
+
+The two-worker tests run a real ``distributed.LocalCluster`` with two worker processes.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+import zarr
+
+from qsat.errors import QsatInputError
+from qsat.montecarlo.run import run_montecarlo
+from tests.montecarlo.conftest import make_inputs
+
+IDENTITY = {"scenario_sha256": "a" * 64, "scenario_name": "synthetic"}
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    client.wait_for_workers(2)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def mc_inputs():
+    return make_inputs()
+
+
+def _samples(path):
+    group = zarr.open_group(str(path), mode="r")["samples"]
+    return {k: np.asarray(group[k][...]) for k in group.array_keys()}
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def _marks(path):
+    return np.asarray(zarr.open_group(str(path), mode="r")["checkpoint/chunk_done"][...])
+
+
+def test_same_seed_same_result_for_any_chunking_and_one_or_two_workers(mc_inputs, two_workers, tmp_path):
+    kw = dict(trials=24, seed=2**63 + 5, identity=IDENTITY, bins=12)
+    one = run_montecarlo(mc_inputs, out=tmp_path / "one.zarr", trial_chunk=24, pass_chunk=4, **kw)  # in-process
+    two = run_montecarlo(mc_inputs, out=tmp_path / "two.zarr", trial_chunk=5, pass_chunk=3, client=two_workers, **kw)
+    mem = run_montecarlo(mc_inputs, trial_chunk=7, pass_chunk=1, client=two_workers, **kw)
+    assert len(two_workers.scheduler_info()["workers"]) == 2
+    _same(_samples(tmp_path / "one.zarr"), _samples(tmp_path / "two.zarr"))
+    for ds in (two, mem):
+        for name in one.data_vars:
+            np.testing.assert_array_equal(one[name].values, ds[name].values, err_msg=name)
+    assert _marks(tmp_path / "two.zarr").shape == (5, 2) and np.all(_marks(tmp_path / "two.zarr") == 1)
+    other = run_montecarlo(mc_inputs, trial_chunk=24, pass_chunk=4, client=two_workers,
+                           **{**kw, "seed": 6})
+    assert not np.array_equal(one["pass_secret_key_bits_mean"].values, other["pass_secret_key_bits_mean"].values)
+    for name in ("seed", "trials", "backend", "engine", "scenario_sha256"):
+        assert name in one.attrs
+    assert one.attrs["seed"] == str(2**63 + 5)
+
+
+def test_resume_recomputes_only_unfinished_chunks(mc_inputs, two_workers, tmp_path):
+    out = tmp_path / "r.zarr"
+    kw = dict(trials=20, seed=3, identity=IDENTITY, trial_chunk=5, pass_chunk=2, client=two_workers)
+    full = run_montecarlo(mc_inputs, out=out, **kw)
+    reference = _samples(out)
+    # a run interrupted after some chunks: drop the marks (and data) of the others
+    root = zarr.open_group(str(out), mode="r+", use_consolidated=False)
+    keep = np.zeros((4, 2), dtype=bool)
+    keep[[0, 2], 0] = keep[1, 1] = True
+    for ti, pi in zip(*np.nonzero(~keep)):
+        root["checkpoint/chunk_done"][ti, pi] = 0
+        for name in root["samples"].array_keys():
+            root["samples"][name][ti * 5:(ti + 1) * 5, pi * 2:(pi + 1) * 2] = np.nan
+    with pytest.raises(QsatInputError, match="--resume"):
+        run_montecarlo(mc_inputs, out=out, **kw)
+    resumed = run_montecarlo(mc_inputs, out=out, resume=True, **kw)
+    marks = _marks(out)
+    assert np.all(marks[keep] == 1) and np.all(marks[~keep] == 2)  # finished chunks were not recomputed
+    _same(reference, _samples(out))
+    for name in full.data_vars:
+        np.testing.assert_array_equal(full[name].values, resumed[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("change, reason", [({"identity": {"scenario_sha256": "b" * 64, "scenario_name": "other"}},
+                                              "scenario changed"),
+                                             ({"seed": 4}, "seed"), ({"trials": 21}, "trials")])
+def test_resume_refuses_a_different_run(mc_inputs, tmp_path, change, reason):
+    out = tmp_path / "x.zarr"
+    kw = dict(trials=20, seed=3, identity=IDENTITY, trial_chunk=20, pass_chunk=4)
+    run_montecarlo(mc_inputs, out=out, **kw)
+    with pytest.raises(QsatInputError, match=reason) as err:
+        run_montecarlo(mc_inputs, out=out, resume=True, **{**kw, **change})
+    assert str(out) in str(err.value)
+
+
+def test_worker_killed_mid_run_is_rescheduled_with_identical_result(mc_inputs, two_workers, tmp_path):
+    kw = dict(trials=64, seed=11, identity=IDENTITY, trial_chunk=4, pass_chunk=1, engine="twin")
+    reference = run_montecarlo(mc_inputs, client=two_workers, **{**kw, "trial_chunk": 64, "pass_chunk": 4})
+    out = tmp_path / "k.zarr"
+    result = {}
+
+    def work():
+        result["ds"] = run_montecarlo(mc_inputs, out=out, client=two_workers, **kw)
+
+    before = two_workers.run(os.getpid)
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (out / "checkpoint" / "chunk_done").exists() and _marks(out).sum() >= 4:
+            break
+        time.sleep(0.02)
+    done_at_kill = int(_marks(out).sum())
+    victim = sorted(before.values())[0]
+    os.kill(victim, signal.SIGKILL)
+    thread.join(120)
+    assert not thread.is_alive()
+    assert done_at_kill < _marks(out).size  # the kill happened mid-run
+    after = two_workers.run(os.getpid)
+    assert victim not in after.values()
+    ds = result["ds"]
+    for name in reference.data_vars:
+        np.testing.assert_array_equal(reference[name].values, ds[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("trials", [0, -5, 2**32, 2.5, True])
+def test_bad_trials(mc_inputs, trials):
+    with pytest.raises(QsatInputError, match="--trials"):
+        run_montecarlo(mc_inputs, trials=trials, seed=1)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5])
+def test_bad_seed(mc_inputs, seed):
+    with pytest.raises(QsatInputError, match="--seed"):
+        run_montecarlo(mc_inputs, trials=10, seed=seed)
+
+
+def test_unreachable_scheduler_fails_fast_with_a_clear_error(mc_inputs):
+    t0 = time.monotonic()
+    with pytest.raises(QsatInputError, match="no connection within 2 s"):
+        run_montecarlo(mc_inputs, trials=10, seed=1, scheduler="tcp://127.0.0.1:9", connect_timeout=2.0)
+    assert time.monotonic() - t0 < 15
