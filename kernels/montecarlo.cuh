@@ -83,12 +83,6 @@ QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
     *zt = rad2 * cos(ang2);
 }
 
-// Mean of exp(-2 (x0 + X)^2 / w^2) over X ~ N(0, s2): Gaussian integral, one axis
-// (the factor of Farid & Hranilovic's mean pointing loss, see qsat/channel/pointing.py).
-QSAT_HD double qmc_axis_fade(double x0, double s2, double w2) {
-    double d = w2 + 4.0 * s2;
-    return exp(-2.0 * x0 * x0 / d) / sqrt(d / w2);
-}
 
 // Poisson(lam) sample of class c: inversion for lam < 10, Hörmann's PTRS (Insurance: Math. Econ.
 // 12, 39 (1993), Sec. 3, algorithm PTRS) for lam >= 10; -1 if no acceptance (probability < 1e-60).
@@ -156,8 +150,9 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
     long long n_steps = (long long)pass_in[QMC_N_STEPS];
     for (long long s = 0; s < n_steps; ++s) {
         const double* f = steps + s * QMC_N_STEP_COLS;
-        double zx, zy, zt;
-        qmc_normal3(qmc_block((uint32_t)s, pass, trial, QMC_TAG_STEP, seed), &zx, &zy, &zt);
+        double zx = 0.0, zy = 0.0, zt = 0.0;
+        if (flags & (QMC_F_TURB | QMC_F_POINT))
+            qmc_normal3(qmc_block((uint32_t)s, pass, trial, QMC_TAG_STEP, seed), &zx, &zy, &zt);
         if (s == 0) {  // start in the stationary law
             gx = zx;
             gy = zy;
@@ -169,20 +164,28 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
         }
         double weight = f[QMC_WEIGHT];
         if (!(weight > 0.0)) continue;
+        // One exponential for both fades: eta * exp(pointing exponent + log-irradiance) / sqrt(...)
         double eta = f[QMC_ETA] * clear;
+        double expo = 0.0;
         if (flags & QMC_F_POINT) {
+            // mean of exp(-2 |r0 + X|^2 / w^2) over the residual jitter X ~ N(0, diag(sx2, sy2)):
+            // Gaussian integral per axis, exp(-2 x0^2 / (w^2 + 4 sx2)) / sqrt((w^2 + 4 sx2) / w^2)
             double w2 = f[QMC_W_EQ] * f[QMC_W_EQ];
             double sx = f[QMC_SX], sy = f[QMC_SY];
             double x0 = f[QMC_BIAS] + sx * sv_p * gx;
             double y0 = sy * sv_p * gy;
-            eta = eta * qmc_axis_fade(x0, sx * sx * res_p, w2) * qmc_axis_fade(y0, sy * sy * res_p, w2);
+            double dx = w2 + 4.0 * (sx * sx * res_p);
+            double dy = w2 + 4.0 * (sy * sy * res_p);
+            expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy);
+            eta = eta / sqrt((dx / w2) * (dy / w2));
         } else {
             eta = eta * f[QMC_POINT_MEAN];
         }
         if (flags & QMC_F_TURB) {
             double s2 = f[QMC_S_LN] * v_t;
-            eta = eta * exp(sqrt(s2) * gt - 0.5 * s2);
+            expo = expo + (sqrt(s2) * gt - 0.5 * s2);
         }
+        eta = eta * exp(expo);
         eta = eta < 1.0 ? eta : 1.0;
         sum_eta += eta;
         n_used += 1.0;
@@ -191,8 +194,8 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
             double pdc = f[QMC_NOISE];
             for (int k = 0; k < 3; ++k) {
                 double x = eta * prm[QMC_MU + k];
-                double signal = -expm1(-x);
-                double d = signal + 2.0 * pdc * exp(-x);
+                double signal = -expm1(-x);  // 1 - e^{-x}, and e^{-x} = 1 - signal (exact to rounding)
+                double d = signal + 2.0 * pdc * (1.0 - signal);
                 double rk = (1.0 + prm[QMC_P_AP]) * d;
                 double ek = pdc + prm[QMC_E_INT] * signal + 0.5 * prm[QMC_P_AP] * d;
                 acc[k] += weight * prm[QMC_PROB + k] * rk;

@@ -121,11 +121,6 @@ def _normal3(r, xp):
     return rad1 * xp.cos(ang1), rad1 * xp.sin(ang1), rad2 * xp.cos(ang2)
 
 
-def _axis_fade(x0, s2, w2, xp):
-    d = w2 + 4.0 * s2
-    return xp.exp(-2.0 * x0 * x0 / d) / xp.sqrt(d / w2)
-
-
 def _gammaln(x, xp):
     if xp is np:
         from scipy.special import gammaln
@@ -237,7 +232,10 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     gx = gy = gt = None
     for s in range(min(last, n_step)):
         f = steps[:, s, :]
-        zx, zy, zt = _normal3(_block(xp.full(shape, s, dtype=u64), pass_index, trial_index, TAG_STEP, seed, xp), xp)
+        if flags & (FLAGS["turbulence"] | FLAGS["pointing"]):
+            zx, zy, zt = _normal3(_block(xp.full(shape, s, dtype=u64), pass_index, trial_index, TAG_STEP, seed, xp), xp)
+        else:
+            zx = zy = zt = xp.zeros(shape)
         if s == 0:
             gx, gy, gt = zx, zy, zt
         else:
@@ -249,17 +247,22 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         if not bool(xp.any(use)):
             continue
         eta = f[:, 0] * clear
+        expo = 0.0
         if flags & FLAGS["pointing"]:
             w2 = f[:, 2] * f[:, 2]
             sx, sy = f[:, 3], f[:, 4]
             x0 = f[:, 5] + sx * sv_p * gx
             y0 = sy * sv_p * gy
-            eta = eta * _axis_fade(x0, sx * sx * res_p, w2, xp) * _axis_fade(y0, sy * sy * res_p, w2, xp)
+            dx = w2 + 4.0 * (sx * sx * res_p)
+            dy = w2 + 4.0 * (sy * sy * res_p)
+            expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy)
+            eta = eta / xp.sqrt((dx / w2) * (dy / w2))
         else:
             eta = eta * f[:, 1]
         if flags & FLAGS["turbulence"]:
             s2 = f[:, 6] * v_t
-            eta = eta * xp.exp(xp.sqrt(s2) * gt - 0.5 * s2)
+            expo = expo + (xp.sqrt(s2) * gt - 0.5 * s2)
+        eta = eta * xp.exp(expo)
         eta = xp.where(eta < 1.0, eta, 1.0)
         sum_eta = xp.where(use, sum_eta + eta, sum_eta)
         n_used = xp.where(use, n_used + 1.0, n_used)
@@ -268,7 +271,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
             for k in range(3):
                 x = eta * mu[k]
                 signal = -xp.expm1(-x)
-                d = signal + 2.0 * pdc * xp.exp(-x)
+                d = signal + 2.0 * pdc * (1.0 - signal)
                 rk = (1.0 + p_ap) * d
                 ek = pdc + e_int * signal + 0.5 * p_ap * d
                 acc[k] = xp.where(use, acc[k] + weight * prob[k] * rk, acc[k])
