@@ -276,34 +276,71 @@ def distributions(ds, variables=None, source: str = "montecarlo", bins: int = 40
     return fig
 
 
+def _schematic_positions(placed: dict, unplaced: list, links) -> dict:
+    """Positions for nodes without coordinates: around an already placed fiber neighbour
+    (repeatedly, so chains hang off their station), else in a row below the map."""
+    pos = {n: (v[0], v[1]) for n, v in placed.items()}
+    lats = [v[0] for v in pos.values()] or [0.0]
+    lons = [v[1] for v in pos.values()] or [0.0]
+    radius = max(1.0, 0.08 * max(max(lats) - min(lats), max(lons) - min(lons), 1.0))
+    todo = list(unplaced)
+    children: dict[str, int] = {}
+    while todo:
+        progress = False
+        for name in list(todo):
+            anchor = next((b if a == name else a for a, b, _ in links
+                           if name in (a, b) and (b if a == name else a) in pos), None)
+            if anchor is None:
+                continue
+            k = children.get(anchor, 0)
+            children[anchor] = k + 1
+            angle = np.radians(45.0 + 70.0 * k)
+            pos[name] = (pos[anchor][0] + radius * np.sin(angle), pos[anchor][1] + radius * np.cos(angle))
+            todo.remove(name)
+            progress = True
+        if not progress:
+            for k, name in enumerate(todo):
+                pos[name] = (min(lats) - 2 * radius, min(lons) + k * 2 * radius)
+            break
+    return {n: pos[n] for n in unplaced}
+
+
 def network_map(nodes: dict, links=(), title: str = "network"):
     """Nodes ``{name: (latitude_deg, longitude_deg, kind)}`` and links ``[(a, b, kind)]`` on lon/lat.
 
-    Nodes without coordinates (None) are listed in the title, not drawn.
+    Nodes without coordinates (None) are drawn hollow at schematic positions beside their
+    fiber neighbour, and named in the title.
     """
     style = {"station": ("^", "tab:blue"), "trusted": ("s", "tab:orange"), "user": ("o", "tab:green"),
              "untrusted": ("x", "tab:gray")}
     fig = figure(7.5, 5.0)
     ax = fig.add_subplot()
     placed = {n: v for n, v in nodes.items() if v[0] is not None and v[1] is not None}
+    unplaced = sorted(set(nodes) - set(placed))
+    where = {n: (v[0], v[1]) for n, v in placed.items()}
+    where.update(_schematic_positions(placed, unplaced, links))
     for (a, b, kind) in links:
-        if a in placed and b in placed:
-            ax.plot([placed[a][1], placed[b][1]], [placed[a][0], placed[b][0]],
-                    ls="-" if kind in ("fiber", "given") else "--", color="tab:gray" if kind in ("fiber", "given")
-                    else "tab:purple", lw=1.2)
+        if a in where and b in where:
+            fiber = kind in ("fiber", "given")
+            ax.plot([where[a][1], where[b][1]], [where[a][0], where[b][0]], ls="-" if fiber else "--",
+                    color="tab:gray" if fiber else "tab:purple", lw=1.2, zorder=1)
     seen = set()
-    for name, (lat, lon, kind) in placed.items():
+    for name, (lat, lon) in where.items():
+        kind = nodes[name][2]
         marker, color = style.get(kind, ("D", "tab:red"))
-        ax.plot(lon, lat, marker, color=color, ms=8, label=kind if kind not in seen else None)
+        hollow = name in unplaced
+        ax.plot(lon, lat, marker, color=color, ms=8, mfc="white" if hollow else color, zorder=2,
+                label=kind if kind not in seen else None)
         seen.add(kind)
-        ax.annotate(name, (lon, lat), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(name + (" *" if hollow else ""), (lon, lat), textcoords="offset points", xytext=(4, 4),
+                    fontsize=8)
     ax.set_xlabel("longitude [deg]")
     ax.set_ylabel("latitude [deg]")
     ax.grid(alpha=0.3)
     if seen:
         ax.legend(fontsize=8)
-    unplaced = sorted(set(nodes) - set(placed))
-    ax.set_title(title + (f" (no coordinates: {', '.join(unplaced)})" if unplaced else ""), fontsize=9)
+    note = f"\n* no coordinates, drawn beside its fiber neighbour: {', '.join(unplaced)}" if unplaced else ""
+    ax.set_title(title + note, fontsize=9)
     ax.set_aspect("equal", adjustable="datalim")
     return fig
 
