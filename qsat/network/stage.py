@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import QsatError
+from ..errors import QsatError, QsatInputError
 from .config import NetworkConfig, check_references
 from .entanglement import chain_results
 from .fiber import link_rates
@@ -148,6 +148,10 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
     """The budget Dataset and the schedule table from plain inputs (usable without a Run)."""
     warn = warn or (lambda message: None)
     kinds = check_references(net, station_names)
+    for i, n in enumerate(net.nodes):
+        if n.name in satellite_names:
+            raise QsatInputError(f"network.nodes[{i}].name", n.name,
+                                 "a name not used by a satellite (satellites are relay nodes of the key graph)")
     t0 = np.datetime64(start.replace(tzinfo=None), "ns")
     n_int = int(np.ceil(duration_s / net.settle_interval - 1e-9))
     interval_len = np.minimum(net.settle_interval, duration_s - net.settle_interval * np.arange(n_int))

@@ -125,3 +125,10 @@ def test_repeater_chain_is_a_key_link(passes_3days, stations, start):
     demand = float(ds["pair_demand_bits"].sel(pair="Island-Lone").sum())
     got = float(ds["pair_delivered_bits_total"].sel(pair="Island-Lone", trial=0))
     assert got == pytest.approx(min(demand, rate * 3 * 86400.0))
+
+
+def test_node_named_like_a_satellite_is_an_error(passes_3days, stations, start):
+    from qsat.errors import QsatInputError
+
+    with pytest.raises(QsatInputError, match=r"network.nodes\[4\].name: Micius"):
+        _budget(passes_3days, stations, start, nodes=NET["nodes"] + [{"name": "Micius"}])
