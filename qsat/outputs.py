@@ -65,6 +65,9 @@ COLUMN_UNITS: dict[str, str] = {
     # entanglement (keys stage, BBM92 dual downlink: one row per pair of passes)
     "pass_a": "1", "pass_b": "1", "station_a": "", "station_b": "", "overlap_s": "s", "coincidences": "1",
     "visibility": "1", "chsh_s": "1", "fidelity": "1",
+    # schedule (budget stage: one row per pass or dual-downlink pair; times from the window start)
+    "kind": "", "stations": "", "start_s": "s", "end_s": "s", "night": "1", "key_bits": "bit", "selected": "1",
+    "reason": "", "clear_probability": "1",
 }
 
 #: Units the writer fills where a producer left them out: per-pass ``pass_<column>`` variables
