@@ -2,8 +2,8 @@
 
 PRODUCT is a file of a run's output folder: ``geometry.nc`` (sky plot), ``link.nc`` /
 ``keys.nc`` (pass time series; the run's other products in the same folder are used too),
-``passes.csv`` / ``.parquet`` (overview), ``budget.nc`` (budget bars), or any Dataset over
-Monte Carlo trials (distributions). ``--kind`` picks another figure, ``--pass`` the pass.
+``passes.csv`` / ``.parquet`` (overview), ``budget.nc`` (budget bars), or the Monte Carlo
+store of ``qsat montecarlo`` (``mc.zarr``: distributions). ``--kind`` picks another figure, ``--pass`` the pass.
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def _product_name(ds) -> str:
                          ("loss_total_db", "link"), ("elevation_deg", "geometry")):
         if var in ds:
             return product
-    return "trial" if "trial" in ds.dims else ""
+    if "trial" in ds.dims or any(str(n).endswith("_histogram") for n in ds.data_vars):
+        return "montecarlo"
+    return ""
 
 
 def main(args) -> int:
@@ -111,7 +113,7 @@ def main(args) -> int:
         elif kind in ("budget-daily", "budget-monthly"):
             fig = plots.budget_bars(obj, kind.split("-")[1], source=source)
         elif kind == "distributions":
-            fig = plots.distributions(obj, args.var, source=source)
+            fig = plots.distributions(obj, args.var, source=source, pass_id=args.pass_id)
         else:
             raise QsatInputError("--kind", kind, "'overview' only for a pass table")
     plots.save(fig, args.out)

@@ -248,30 +248,71 @@ def budget_bars(budget, period: str = "daily", source: str = "budget"):
     return fig
 
 
-def distributions(ds, variables=None, source: str = "montecarlo", bins: int = 40):
-    """Histograms over Monte Carlo trials (dimension ``trial``) of up to four variables,
-    pooled over their other dimensions; the P5/P50/P95 marked."""
-    if "trial" not in ds.dims:
-        raise QsatInputError(source, "no 'trial' dimension", "a Monte Carlo product (variables over trials)")
-    names = list(variables) if variables else [n for n, v in ds.data_vars.items()
-                                               if "trial" in v.dims and v.dtype.kind in "fiu"][:4]
-    if not names:
-        raise QsatInputError(source, "no numeric variable over 'trial'", "a Monte Carlo product")
-    for n in names:
-        if n not in ds:
-            raise QsatInputError(source, f"no variable {n!r}", f"one of {', '.join(map(str, ds.data_vars))}")
+def _histogram_names(ds) -> list[str]:
+    return [n[: -len("_histogram")] for n in ds.data_vars
+            if n.endswith("_histogram") and f"{n[: -len('_histogram')]}_bin_edges" in ds]
+
+
+def distributions(ds, variables=None, source: str = "montecarlo", bins: int = 40, pass_id: int | None = None):
+    """Monte Carlo distributions, one panel per quantity (up to four), P5/P50/P95 marked.
+
+    Two layouts are understood: the statistics of ``qsat montecarlo`` (``NAME_histogram`` over
+    ``bin`` with ``NAME_bin_edges`` and ``NAME_quantile``; per-pass quantities are drawn for
+    ``pass_id``, default the pass with the largest mean key, per-station ones one line per
+    station), or raw values over a ``trial`` dimension (pooled over the other dimensions).
+    """
+    hist = _histogram_names(ds)
+    if hist:
+        names = list(variables) if variables else sorted(hist, key=lambda n: (not n.startswith("budget"), n))[:4]
+        for n in names:
+            if n not in hist:
+                raise QsatInputError(source, f"no histogram {n!r}", f"one of {', '.join(hist)}")
+    elif "trial" in ds.dims:
+        names = list(variables) if variables else [n for n, v in ds.data_vars.items()
+                                                   if "trial" in v.dims and v.dtype.kind in "fiu"][:4]
+        for n in names:
+            if n not in ds:
+                raise QsatInputError(source, f"no variable {n!r}", f"one of {', '.join(map(str, ds.data_vars))}")
+        if not names:
+            raise QsatInputError(source, "no numeric variable over 'trial'", "a Monte Carlo product")
+    else:
+        raise QsatInputError(source, "no 'trial' dimension and no *_histogram variables",
+                             "a Monte Carlo product (mc.zarr from qsat montecarlo, or variables over trials)")
     fig = figure(7.0, 2.4 * len(names) + 0.4)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     for ax, n in zip(axes, names):
-        v = np.asarray(ds[n].values, dtype=float).ravel()
-        v = v[np.isfinite(v)]
-        ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
-        if v.size:
-            for q, ls in zip(np.percentile(v, [5, 50, 95]), (":", "-", ":")):
-                ax.axvline(q, color="k", ls=ls, lw=1)
-        units = ds[n].attrs.get("units", "")
-        ax.set_xlabel(f"{n} [{units}]" if units else n)
-        ax.set_ylabel("count")
+        units = ds[f"{n}_bin_edges" if hist else n].attrs.get("units", "")
+        label = n
+        if hist:
+            counts, edges = ds[f"{n}_histogram"], np.asarray(ds[f"{n}_bin_edges"].values, dtype=float)
+            quant = ds.get(f"{n}_quantile")
+            if "pass" in counts.dims:
+                if pass_id is None and "pass_secret_key_bits_mean" in ds:
+                    i = int(np.nanargmax(ds["pass_secret_key_bits_mean"].values))
+                else:
+                    i = pass_index(ds, pass_id, source)
+                counts = counts.isel({"pass": i})
+                quant = quant.isel({"pass": i}) if quant is not None else None
+                label = f"{n}, {_title(ds, i)}"
+            extra = [d for d in counts.dims if d != "bin"]
+            if extra:  # e.g. per station: one line each
+                for j, name in enumerate(ds[extra[0]].values):
+                    ax.stairs(counts.isel({extra[0]: j}).values, edges, label=str(name))
+                ax.legend(fontsize=7)
+            else:
+                ax.stairs(counts.values, edges, fill=True, alpha=0.7)
+                if quant is not None and quant.ndim == 1:
+                    for q, ls in zip(quant.values, (":", "-", ":")):
+                        ax.axvline(q, color="k", ls=ls, lw=1)
+        else:
+            v = np.asarray(ds[n].values, dtype=float).ravel()
+            v = v[np.isfinite(v)]
+            ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
+            if v.size:
+                for q, ls in zip(np.percentile(v, [5, 50, 95]), (":", "-", ":")):
+                    ax.axvline(q, color="k", ls=ls, lw=1)
+        ax.set_xlabel(f"{label} [{units}]" if units else label, fontsize=8)
+        ax.set_ylabel("trials")
     fig.suptitle("Monte Carlo distributions (lines: P5, P50, P95)", fontsize=10)
     return fig
 
@@ -396,7 +437,8 @@ def standard_figures(run, out_dir: Path) -> list[Path]:
             if f"station_key_bits_{period}" in budget:
                 written.append(save(budget_bars(budget, period), out_dir / f"budget_{period}.png"))
     for name, product in p.items():
-        if isinstance(product, xr.Dataset) and "trial" in product.dims and name != "budget":
+        if isinstance(product, xr.Dataset) and name != "budget" and (
+                "trial" in product.dims or _histogram_names(product)):
             written.append(save(distributions(product, source=name), out_dir / f"{name}_distributions.png"))
     if getattr(run.scenario, "network", None) is not None:
         nodes, links = network_nodes(run)

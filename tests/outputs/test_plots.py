@@ -42,7 +42,7 @@ def test_qsat_plot_cli(micius_out, tmp_path, capsys, args, name):
     (["keys.nc", "--pass", "7"], r"--pass: 7; expected a pass id of .*keys.nc \(0..0\)"),
     (["link.nc", "--kind", "budget-daily"], "link.nc: no variable 'station_key_bits_daily'; expected a budget product"),
     (["passes.csv", "--kind", "sky"], "--kind: sky; expected 'overview' for a table"),
-    (["keys.nc", "--kind", "distributions"], "keys.nc: no 'trial' dimension; expected a Monte Carlo product"),
+    (["keys.nc", "--kind", "distributions"], "keys.nc: no 'trial' dimension and no \\*_histogram variables; expected a Monte Carlo"),
 ])
 def test_qsat_plot_bad_input(micius_out, tmp_path, capsys, args, message):
     assert main(["plot", str(micius_out / args[0]), *args[1:], "--out", str(tmp_path / "x.png")]) == 2
@@ -107,3 +107,23 @@ def test_run_without_matplotlib_records_a_warning(monkeypatch, tmp_path):
     run = SimpleNamespace(warn=warnings.append)
     assert run_cli._figures(run, tmp_path) == []
     assert warnings and "matplotlib is not installed" in warnings[0]  # Run.warn records it in provenance
+
+
+def test_montecarlo_store_distributions(tmp_path, capsys):
+    """The statistics ``qsat montecarlo`` writes (histograms over bins), drawn by ``qsat plot``."""
+    reduce = pytest.importorskip("qsat.montecarlo.reduce")
+    pytest.importorskip("zarr")
+    rng = np.random.default_rng(0)
+    trials, n = 200, 3
+    samples = {"secret_key_bits": rng.lognormal(12, 0.5, (trials, n)), "sifted_bits": rng.lognormal(14, 0.3, (trials, n)),
+               "errors": rng.random((trials, n)), "qber": rng.normal(0.02, 0.002, (trials, n)),
+               "mean_transmittance": rng.random((trials, n)) * 1e-3, "clear": np.ones((trials, n)),
+               "entangled_pairs": np.full((trials, n), np.nan)}
+    ds = reduce.statistics(samples, np.arange(n), ["Graz", "Matera", "Graz"], ["S1"] * n, "decoy-bb84", 20)
+    store = tmp_path / "mc.zarr"
+    ds.to_zarr(store, zarr_format=2, consolidated=True)
+    out = tmp_path / "mc.png"
+    assert main(["plot", str(store), "--pass", "2", "--out", str(out)]) == 0
+    _png_checks(out)
+    with pytest.raises(QsatInputError, match="mc.zarr: no histogram 'nope'"):
+        plots.distributions(ds, ["nope"], source="mc.zarr")
