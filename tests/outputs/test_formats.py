@@ -146,3 +146,13 @@ mean_photon_numbers = [0.8, 0.1, 0.0]
 intensity_probabilities = [0.5, 0.25, 0.25]
 basis_probability_x = 0.5
 """
+
+
+def test_run_with_a_bad_format_fails_before_the_work(tmp_path, capsys):
+    from qsat.cli import main
+
+    from .conftest import EXAMPLE
+
+    assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "out"), "--format", "netcdf,xlsx"]) == 2
+    assert "--format: xlsx; expected a comma-separated list of netcdf, zarr, csv, parquet" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
