@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("auto", "kernel", "twin"), default="auto",
                    help="CPU engine: the kernel's host build (auto where g++ exists) or the NumPy twin")
     p.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
+    p.add_argument("--write-on-workers", action="store_true",
+                   help="workers write their chunks into --out themselves (--out on a file system all workers see)")
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar with ETA (default: when stderr is a terminal)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="hide it")
@@ -87,7 +89,8 @@ def _run(args, scenario, client) -> int:
     backend = "cupy" if remote_gpu else resolve(args.backend)
     run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link")
     inputs = build_inputs(run.products["geometry"], run.products["link"], run.products["passes"], scenario.protocol,
-                          getattr(scenario, "detector", None), mc, getattr(scenario, "network", None), warn=run.warn)
+                          getattr(scenario, "detector", None), mc, getattr(scenario, "network", None), warn=run.warn,
+                          base_dir=scenario.base_dir)
     provenance = run.provenance()
     provenance.update(backend=backend, seed=str(seed))
     if client is not None:
@@ -98,7 +101,8 @@ def _run(args, scenario, client) -> int:
                         trial_chunk=args.trial_chunk or mc.trial_chunk, pass_chunk=args.pass_chunk or mc.pass_chunk,
                         backend=backend, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
                         connect_timeout=args.connect_timeout, bins=mc.histogram_bins, progress=args.progress,
-                        provenance=provenance)
+                        provenance=provenance, store_counts=mc.store_counts,
+                        write_on_workers=args.write_on_workers)
     q = ds["budget_secret_key_bits_quantile"].values
     print(f"wrote {args.out}: {trials} trials x {inputs.n_passes} passes; secret key over all passes "
           f"P5 {q[0]:.4g}, P50 {q[1]:.4g}, P95 {q[2]:.4g} bits (mean {float(ds['budget_secret_key_bits_mean']):.4g})",

@@ -11,6 +11,7 @@
     turbulence_coherence_time = "10 ms"  # scintillation (log-amplitude) correlation time
     pointing_coherence_time = "100 ms"   # pointing-jitter correlation time
     histogram_bins = 40
+    store_counts = false                 # also keep the 12 sampled counts per (trial, pass) in the store
 
 Every field is documented in ``docs/montecarlo.md``.
 """
@@ -40,6 +41,7 @@ class MonteCarloConfig(Section):
     turbulence_coherence_time: PositiveDuration_s = 0.01
     pointing_coherence_time: PositiveDuration_s = 0.1
     histogram_bins: int = Field(default=40, ge=2, le=100000)
+    store_counts: bool = False
 
     @field_validator("sample")
     @classmethod

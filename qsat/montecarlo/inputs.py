@@ -57,8 +57,17 @@ def _column(ds, name, default=None):
     return default
 
 
-def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, warn=None) -> np.ndarray:
-    """Clear-sky probability of each pass: ``[montecarlo]`` value, else ``[network.weather]`` monthly."""
+def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, warn=None,
+                            base_dir=None) -> np.ndarray:
+    """Clear-sky probability of each pass, from the first source that has it:
+
+    1. ``[montecarlo] clear_sky_probability`` (one value, or one per station);
+    2. ``[network.weather]`` (its ``clear_sky`` table, else its climatology file), for the
+       month of the pass's rise (:func:`qsat.network.weather.monthly_clear_sky`);
+    3. the shipped climatology (``ephemerides/climate/cloud_climatology.csv``) for stations
+       it lists;
+    4. otherwise 1 (clear), with a warning naming the stations when weather is sampled.
+    """
     stations = [str(s) for s in passes_table["station"]]
     given = mc.clear_sky_probability
     if isinstance(given, (int, float)):
@@ -69,21 +78,35 @@ def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, wa
             raise QsatInputError("montecarlo.clear_sky_probability", missing[0],
                                  f"a clear-sky probability for every station with passes ({', '.join(sorted(set(stations)))})")
         return np.array([given[s] for s in stations], dtype=np.float64)
-    weather = getattr(network, "weather", None) if network is not None else None
-    monthly = getattr(weather, "clear_sky", None) or {}
-    if monthly and all(s in monthly for s in stations) and "rise_utc" in passes_table:
-        import pandas as pd
+    out = np.ones(len(stations))
+    if not stations or "weather" not in mc.sample:
+        return out
+    import pandas as pd
 
-        months = pd.to_datetime(passes_table["rise_utc"], utc=True).dt.month.to_numpy() - 1
-        return np.array([monthly[s][m] for s, m in zip(stations, months)], dtype=np.float64)
-    if "weather" in mc.sample and warn is not None:
-        warn("montecarlo: weather is sampled but no clear-sky probability is known for the stations "
-             "(set [montecarlo] clear_sky_probability or [network.weather] clear_sky); passes taken as clear")
-    return np.ones(len(stations))
+    months = (pd.to_datetime(passes_table["rise_utc"], utc=True).dt.month.to_numpy() - 1
+              if "rise_utc" in passes_table else None)
+    names = sorted(set(stations))
+    index = np.array([names.index(s) for s in stations])
+    weather = getattr(network, "weather", None) if network is not None else None
+    unknown = names
+    if months is not None:
+        from ..network import weather as climate
+
+        if weather is not None:
+            table, unknown = climate.monthly_clear_sky(names, weather, base_dir)
+        else:
+            shipped = climate.load_climatology()
+            table = np.array([shipped.get(s.upper(), np.ones(12)) for s in names])
+            unknown = [s for s in names if s.upper() not in shipped]
+        out = table[index, months]
+    if unknown and warn is not None:
+        warn(f"montecarlo: weather is sampled but no clear-sky probability is known for {', '.join(unknown)} "
+             "(set [montecarlo] clear_sky_probability or [network.weather] clear_sky); taken as always clear")
+    return out
 
 
 def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: DetectorConfig | None,
-                 mc: MonteCarloConfig, network=None, warn=None) -> MonteCarloInputs:
+                 mc: MonteCarloConfig, network=None, warn=None, base_dir=None) -> MonteCarloInputs:
     """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`."""
     if protocol_cfg is None:
         raise QsatInputError("protocol", "missing", "a [protocol] section for qsat montecarlo")
@@ -140,7 +163,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     n_pass, n_step = valid.shape
     idx = np.arange(n_step)
     last = np.where(valid.any(axis=1), np.max(np.where(valid, idx[None, :] + 1, 0), axis=1), 0)
-    p_clear = clear_sky_probabilities(passes_table, mc, network, warn)
+    p_clear = clear_sky_probabilities(passes_table, mc, network, warn, base_dir)
     passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64)], axis=-1))
     assert passes.shape[-1] == len(PASS_COLUMNS)
     flags = sum(FLAGS[name] for name in mc.sample)

@@ -41,7 +41,6 @@ from .reduce import RESULTS, pass_results, statistics
 from .sampler import DECOY_OUTPUTS
 
 FORMAT_VERSION = 1
-SAMPLE_VARIABLES = tuple(RESULTS) + ("counts",)
 ENGINES = ("auto", "kernel", "twin")
 
 
@@ -58,8 +57,13 @@ def _check_chunk(value, field: str) -> int:
 
 
 def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: int, t1: int, p0: int, p1: int,
-                  seed: int, backend: str = "numpy", engine: str = "kernel") -> dict:
-    """One task: trials [t0, t1) × passes [p0, p1); returns host arrays (t1-t0, p1-p0[, 12])."""
+                  seed: int, backend: str = "numpy", engine: str = "kernel", store_counts: bool = False,
+                  store: tuple[str, str] | None = None) -> dict:
+    """One task: trials [t0, t1) × passes [p0, p1); returns host arrays (t1-t0, p1-p0[, 12]).
+
+    With ``store`` = (Zarr path every worker sees, run token), the task writes its rows there
+    itself and returns an empty dict: the results never travel through the client.
+    """
     from ..backend import to_numpy
 
     st, ps = steps[p0:p1], passes[p0:p1]
@@ -78,8 +82,33 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
 
         out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed)
     res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings).items()}
-    res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
+    if store_counts:
+        res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
+    if store is not None:
+        path, token = store
+        for name, array in _store_arrays(path, tuple(res), token).items():
+            array[t0:t1, p0:p1] = res[name]
+        return {}
     return res
+
+
+_OPEN_STORE: dict = {}
+
+
+def _open_arrays(store: str, names: tuple) -> dict:
+    import zarr
+
+    samples = zarr.open_group(store, mode="r+", use_consolidated=False)["samples"]
+    return {name: samples[name] for name in names}
+
+
+def _store_arrays(store: str, names: tuple, token: str) -> dict:
+    """The ``samples`` arrays of the run ``token``'s store, opened once per worker process."""
+    key = (store, names, token)
+    if key not in _OPEN_STORE:
+        _OPEN_STORE.clear()  # one run at a time per worker: drop handles of earlier runs
+        _OPEN_STORE[key] = _open_arrays(store, names)
+    return _OPEN_STORE[key]
 
 
 # ---------------------------------------------------------------------------- checkpoint
@@ -113,8 +142,8 @@ class Checkpoint:
             self._create()
             self.resumed = False
         self.done_array = self.root["checkpoint/chunk_done"]
-        samples = self.root["samples"]
-        self.arrays = {name: samples[name] for name in SAMPLE_VARIABLES}  # opened once: metadata reads are slow
+        names = tuple(RESULTS) + (("counts",) if self.identity["store_counts"] else ())
+        self.arrays = _open_arrays(str(self.path), names)  # opened once: metadata reads are slow
 
     def _check_identity(self, stored: dict, identity: dict) -> None:
         if stored.get("format_version") != FORMAT_VERSION:
@@ -126,7 +155,7 @@ class Checkpoint:
                 f"a checkpoint of this scenario; it was written for scenario '{stored.get('scenario_name')}' "
                 f"(sha256 {str(stored.get('scenario_sha256'))[:16]}...), this one is '{identity['scenario_name']}' "
                 f"(sha256 {identity['scenario_sha256'][:16]}...): the scenario changed, start a new --out")
-        for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled"):
+        for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled", "store_counts"):
             if stored.get(key) != identity[key]:
                 raise QsatInputError("--resume", str(self.path),
                                      f"the same {key} as the checkpoint ({key} there: {stored.get(key)!r}, "
@@ -141,24 +170,32 @@ class Checkpoint:
             samples.create_array(name, shape=(trials, n_pass), chunks=(tc, pc), dtype="f8", fill_value=np.nan,
                                  attributes={"_ARRAY_DIMENSIONS": ["trial", "pass"], "units": units,
                                              "long_name": long_name})
+        if not idt["store_counts"]:
+            self._checkpoint_group(trials, n_pass, tc, pc)
+            return
         samples.create_array("counts", shape=(trials, n_pass, len(DECOY_OUTPUTS)), chunks=(tc, pc, len(DECOY_OUTPUTS)),
                              dtype="f8", fill_value=np.nan,
                              attributes={"_ARRAY_DIMENSIONS": ["trial", "pass", "count_class"], "units": "count",
                                          "long_name": "sampled counts (decoy BB84: n_X1..3, n_Z1..3, m_X1..3, "
                                                       "m_Z1..3; BBM92: entangled pairs, sifted, errors, coincidences)"})
+        self._checkpoint_group(trials, n_pass, tc, pc)
+
+    def _checkpoint_group(self, trials, n_pass, tc, pc) -> None:
         ck = self.root.create_group("checkpoint")
         ck.create_array("chunk_done", shape=(math.ceil(trials / tc), math.ceil(n_pass / pc)), chunks=(1, 1),
                         dtype="i4", fill_value=0,
                         attributes={"_ARRAY_DIMENSIONS": ["trial_chunk", "pass_chunk"],
                                     "long_name": "session that computed the chunk (0: not done)"})
-        ck.attrs.update({**idt, "sessions": 1})
+        ck.attrs.update({**self.identity, "sessions": 1})
 
     def done(self) -> np.ndarray:
         return np.asarray(self.done_array[...]) > 0
 
     def write(self, ti: int, pi: int, t0: int, t1: int, p0: int, p1: int, result: dict) -> None:
-        for name, array in self.arrays.items():
-            array[t0:t1, p0:p1] = result[name]
+        """Store a finished chunk's rows (unless a worker already did) and then mark it."""
+        if result:
+            for name, array in self.arrays.items():
+                array[t0:t1, p0:p1] = result[name]
         self.done_array[ti, pi] = self.session  # only after the data: a marked chunk is complete
 
     def read(self) -> dict:
@@ -258,12 +295,16 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
                    trial_chunk: int = 256, pass_chunk: int = 64, backend: str = "numpy", engine: str = "auto",
                    scheduler: str | None = None, workers: int | None = None, client=None, resume: bool = False,
                    connect_timeout: float = 5.0, bins: int = 40, progress: bool | None = None,
-                   provenance: dict | None = None, echo=None):
+                   provenance: dict | None = None, store_counts: bool = False, write_on_workers: bool = False,
+                   echo=None):
     """Run the Monte Carlo of ``inputs`` (:class:`~qsat.montecarlo.inputs.MonteCarloInputs`).
 
     Returns the statistics Dataset (also written to ``out`` when given). ``identity`` holds the
     scenario's ``scenario_sha256`` and ``scenario_name`` (the checkpoint's identity);
     ``provenance`` adds attributes to the result. ``client`` reuses a Dask client.
+    ``store_counts`` keeps the 12 sampled counts per (trial, pass) in ``out``;
+    ``write_on_workers`` lets each task write its rows into ``out`` itself (``out`` must be on a
+    file system every worker sees) instead of sending them to the client.
 
     Raises
     ------
@@ -288,6 +329,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
     identity = dict(identity or {"scenario_sha256": "", "scenario_name": ""})
     identity.update(format_version=FORMAT_VERSION, seed=str(seed), trials=trials, n_passes=n_pass,
                     protocol=inputs.protocol, backend=backend, sampled=",".join(inputs.sampled),
+                    store_counts=bool(store_counts),
                     trial_chunk=min(trial_chunk, trials), pass_chunk=min(pass_chunk, n_pass))
     checkpoint = None
     if out is not None:
@@ -305,9 +347,13 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
         echo(f"qsat: {int(done.sum())} of {n_tc * n_pc} chunks already done; computing {len(todo)}")
     memory = None if checkpoint is not None else {k: np.full((trials, n_pass), np.nan) for k in RESULTS}
 
+    if write_on_workers and checkpoint is None:
+        raise QsatInputError("--write-on-workers", True, "an --out store for the workers to write into")
     if todo:
+        store = (str(checkpoint.path.resolve()), uuid.uuid4().hex) if write_on_workers else None
         _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client,
-                 scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo)
+                 scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo,
+                 identity["store_counts"], store)
     samples = checkpoint.read() if checkpoint is not None else memory
     ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins)
     attrs = {"title": "qsat Monte Carlo: per-pass key and budget statistics over trials",
@@ -325,7 +371,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
 
 
 def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client, scheduler,
-             workers, connect_timeout, progress, total, already, echo):
+             workers, connect_timeout, progress, total, already, echo, store_counts, store):
     from distributed import as_completed
 
     owned = False
@@ -343,7 +389,8 @@ def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkp
             t0, t1 = ti * tc, min((ti + 1) * tc, trials)
             p0, p1 = pi * pc, min((pi + 1) * pc, n_pass)
             fut = client.submit(compute_chunk, steps_f, passes_f, inputs.params, inputs.protocol, inputs.key_settings,
-                                t0, t1, p0, p1, seed, backend, engine, key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
+                                t0, t1, p0, p1, seed, backend, engine, store_counts, store,
+                                key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
             futures[fut.key] = (ti, pi, t0, t1, p0, p1)
             pending.append(fut)
         for fut in as_completed(pending):

@@ -101,3 +101,15 @@ def test_bad_input_fails_fast_with_the_field(scenario_file, tmp_path, capsys):
     assert time.monotonic() - t0 < 10
     err = capsys.readouterr().err
     assert "--scheduler: tcp://127.0.0.1:9; expected the address of a running Dask scheduler" in err
+
+
+def test_pipeline_stage_adds_the_statistics(scenario_file):
+    from qsat.montecarlo.stage import run_stage
+    from qsat.pipeline import execute
+    from qsat.scenario import load
+
+    run = execute(load(scenario_file), backend="numpy", until="link")
+    run_stage(run)
+    ds = run.products["montecarlo"]
+    assert ds.attrs["trials"] == 64 and ds.attrs["seed"] == "7"
+    assert ds["pass_secret_key_bits_quantile"].sizes["pass"] == len(run.products["passes"])

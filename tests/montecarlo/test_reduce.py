@@ -68,3 +68,24 @@ def test_statistics_are_order_statistics_and_histograms_count_every_trial():
     assert "pass_entangled_pairs_histogram" in ds and "budget_entangled_pairs_quantile" in ds
     np.testing.assert_array_equal(ds["pass_clear_fraction"].values, (key > 300).mean(axis=0))
     assert list(ds["pass"].values) == [5, 6, 7] and ds["pass_secret_key_bits_mean"].attrs["units"] == "bit"
+
+
+def test_clear_sky_from_the_shipped_climatology_or_a_warning():
+    import pandas as pd
+
+    from qsat.montecarlo.config import MonteCarloConfig
+    from qsat.montecarlo.inputs import clear_sky_probabilities
+    from qsat.network.weather import load_climatology
+
+    table = pd.DataFrame({"station": ["Xinglong", "Xinglong"],
+                          "rise_utc": pd.to_datetime(["2016-12-19T14:00:00Z", "2017-06-01T14:00:00Z"])})
+    p = clear_sky_probabilities(table, MonteCarloConfig())
+    expected = load_climatology()["XINGLONG"]
+    np.testing.assert_array_equal(p, [expected[11], expected[5]])
+    unknown = table.assign(station=["Nowhere", "Xinglong"])
+    warned = []
+    p = clear_sky_probabilities(unknown, MonteCarloConfig(), warn=warned.append)
+    assert p[0] == 1.0 and p[1] == expected[5] and "Nowhere" in warned[0]
+    assert clear_sky_probabilities(unknown, MonteCarloConfig(sample=["counts"]), warn=warned.append).tolist() == [1, 1]
+    with pytest.raises(Exception, match="clear_sky_probability"):
+        clear_sky_probabilities(table, MonteCarloConfig(clear_sky_probability={"Graz": 0.5}))

@@ -56,9 +56,12 @@ def test_same_seed_same_result_for_any_chunking_and_one_or_two_workers(mc_inputs
     one = run_montecarlo(mc_inputs, out=tmp_path / "one.zarr", trial_chunk=24, pass_chunk=4, **kw)  # in-process
     two = run_montecarlo(mc_inputs, out=tmp_path / "two.zarr", trial_chunk=5, pass_chunk=3, client=two_workers, **kw)
     mem = run_montecarlo(mc_inputs, trial_chunk=7, pass_chunk=1, client=two_workers, **kw)
+    direct = run_montecarlo(mc_inputs, out=tmp_path / "direct.zarr", trial_chunk=6, pass_chunk=2, client=two_workers,
+                            write_on_workers=True, **kw)
     assert len(two_workers.scheduler_info()["workers"]) == 2
     _same(_samples(tmp_path / "one.zarr"), _samples(tmp_path / "two.zarr"))
-    for ds in (two, mem):
+    _same(_samples(tmp_path / "one.zarr"), _samples(tmp_path / "direct.zarr"))
+    for ds in (two, mem, direct):
         for name in one.data_vars:
             np.testing.assert_array_equal(one[name].values, ds[name].values, err_msg=name)
     assert _marks(tmp_path / "two.zarr").shape == (5, 2) and np.all(_marks(tmp_path / "two.zarr") == 1)
@@ -72,9 +75,11 @@ def test_same_seed_same_result_for_any_chunking_and_one_or_two_workers(mc_inputs
 
 def test_resume_recomputes_only_unfinished_chunks(mc_inputs, two_workers, tmp_path):
     out = tmp_path / "r.zarr"
-    kw = dict(trials=20, seed=3, identity=IDENTITY, trial_chunk=5, pass_chunk=2, client=two_workers)
+    kw = dict(trials=20, seed=3, identity=IDENTITY, trial_chunk=5, pass_chunk=2, client=two_workers,
+              store_counts=True)
     full = run_montecarlo(mc_inputs, out=out, **kw)
     reference = _samples(out)
+    assert reference["counts"].shape == (20, 4, 12) and np.all(reference["counts"] >= 0)
     # a run interrupted after some chunks: drop the marks (and data) of the others
     root = zarr.open_group(str(out), mode="r+", use_consolidated=False)
     keep = np.zeros((4, 2), dtype=bool)
