@@ -189,6 +189,8 @@ def passes_overview(passes, source: str = "passes"):
     for col in ("rise_utc", "max_elevation_deg", "station"):
         if col not in passes:
             raise QsatInputError(source, f"no column {col!r}", "a pass table (passes.csv / passes.parquet)")
+    if len(passes) == 0:
+        raise QsatInputError(source, "no passes", "a pass table with at least one pass")
     t = pd.to_datetime(passes["rise_utc"], utc=True).dt.tz_convert(None)
     has_key = "secret_key_bits" in passes and passes["secret_key_bits"].notna().any()
     fig = figure(8.0, 5.0 if has_key else 3.2)

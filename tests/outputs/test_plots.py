@@ -127,3 +127,10 @@ def test_montecarlo_store_distributions(tmp_path, capsys):
     _png_checks(out)
     with pytest.raises(QsatInputError, match="mc.zarr: no histogram 'nope'"):
         plots.distributions(ds, ["nope"], source="mc.zarr")
+
+
+def test_empty_pass_table_is_an_input_error():
+    import pandas as pd
+
+    with pytest.raises(QsatInputError, match="passes.csv: no passes; expected a pass table with at least one pass"):
+        plots.passes_overview(pd.DataFrame(columns=["rise_utc", "max_elevation_deg", "station"]), source="passes.csv")
