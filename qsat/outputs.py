@@ -315,6 +315,13 @@ def summarize(run, files: Iterable[Path] = (), out_dir: Path | None = None) -> d
     budget = products.get("budget")
     if isinstance(budget, xr.Dataset):
         summary["budget"] = _budget_summary(budget)
+    mc = products.get("montecarlo")
+    if isinstance(mc, xr.Dataset) and "budget_secret_key_bits_quantile" in mc:
+        q = mc["budget_secret_key_bits_quantile"]
+        summary["montecarlo"] = {"trials": mc.attrs.get("trials"),
+                                 "budget_secret_key_bits_mean": float(mc["budget_secret_key_bits_mean"]),
+                                 "budget_secret_key_bits_quantiles": {f"p{round(100 * float(k))}": float(v) for k, v in
+                                                                      zip(q["quantile"].values, q.values)}}
     for name, product in products.items():
         if isinstance(product, xr.Dataset):
             summary.setdefault("datasets", {})[name] = {"dims": {k: int(v) for k, v in product.sizes.items()},

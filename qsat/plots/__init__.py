@@ -218,31 +218,38 @@ def _p50(var):
 
 def budget_bars(budget, period: str = "daily", source: str = "budget"):
     """Key per station (stacked bars, P50 over weather trials) per day or month, and the key
-    delivered to each user pair (months) where the network has demands."""
+    delivered to each user pair (per settle interval, or per month) where the network has demands."""
     name = f"station_key_bits_{period}"
     _need(budget, (name,), f"a budget product (budget.nc) with {name}", source)
     st = _p50(budget[name])
     time_dim = "day" if period == "daily" else "month"
     x = np.asarray(budget[time_dim].values)
-    pairs = period == "monthly" and "pair_delivered_bits_monthly" in budget and budget.sizes.get("pair", 0) > 0
+    pair_var = "pair_delivered_bits_monthly" if period == "monthly" else "pair_delivered_bits"
+    pairs = pair_var in budget and budget.sizes.get("pair", 0) > 0
     fig = figure(8.0, 6.0 if pairs else 3.6)
     axes = fig.subplots(2 if pairs else 1, 1, squeeze=False)[:, 0]
     width = 0.8 if period == "daily" else 25.0
     bottom = np.zeros(len(x))
     for j, station in enumerate(budget["station"].values):
         y = st.isel(station=j).values.astype(float)
-        axes[0].bar(x, y, width=width, bottom=bottom, label=str(station), align="edge")
+        axes[0].bar(x, y, width=width, bottom=bottom, label=str(station), align="edge", linewidth=0)
         bottom += y
     axes[0].set_ylabel(f"key per {'day' if period == 'daily' else 'month'} [bit]")
     axes[0].legend(fontsize=7, ncol=4)
     axes[0].set_title("secret key held at the stations (median over weather trials)", fontsize=9)
     if pairs:
-        pv = _p50(budget["pair_delivered_bits_monthly"])
+        pv = _p50(budget[pair_var])
+        px = np.asarray(budget[pv.dims[0]].values)
+        if period == "monthly":
+            span_d, what = 25.0, "per month"
+        else:  # per settle interval of the key stores
+            span_d = 0.8 * float(budget.attrs.get("settle_interval_s", 86400.0)) / 86400.0
+            what = f"per {float(budget.attrs.get('settle_interval_s', 86400.0)) / 3600:g} h interval"
         n = budget.sizes["pair"]
         for j, pair in enumerate(budget["pair"].values):
-            axes[1].bar(x + np.timedelta64(int(j * 25 / n), "D"), pv.isel(pair=j).values, width=25.0 / n,
-                        label=str(pair), align="edge")
-        axes[1].set_ylabel("delivered per month [bit]")
+            axes[1].bar(px + np.timedelta64(int(j * span_d / n * 86400), "s"), pv.isel(pair=j).values,
+                        width=span_d / n, label=str(pair), align="edge")
+        axes[1].set_ylabel(f"delivered {what} [bit]")
         axes[1].legend(fontsize=7)
         axes[1].set_title("key delivered to user pairs (median over weather trials)", fontsize=9)
     for ax in axes:
