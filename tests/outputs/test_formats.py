@@ -156,3 +156,24 @@ def test_run_with_a_bad_format_fails_before_the_work(tmp_path, capsys):
     assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "out"), "--format", "netcdf,xlsx"]) == 2
     assert "--format: xlsx; expected a comma-separated list of netcdf, zarr, csv, parquet" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_summary_of_a_run_with_monte_carlo():
+    reduce = pytest.importorskip("qsat.montecarlo.reduce")
+    from qsat.outputs import summarize
+    from qsat.pipeline import execute
+    from qsat.scenario import loads
+
+    run = execute(loads(SHORT), backend="numpy")
+    n = len(run.products["passes"])
+    rng = np.random.default_rng(0)
+    samples = {k: rng.random((50, n)) for k in ("sifted_bits", "errors", "qber", "mean_transmittance", "clear")}
+    samples["secret_key_bits"] = rng.normal(1e6, 1e5, (50, n))
+    samples["entangled_pairs"] = np.full((50, n), np.nan)
+    mc = reduce.statistics(samples, run.products["passes"]["pass_id"], run.products["passes"]["station"],
+                           run.products["passes"]["satellite"], "decoy-bb84", 10)
+    run.products["montecarlo"] = mc
+    summary = summarize(run)
+    q = summary["montecarlo"]["budget_secret_key_bits_quantiles"]
+    assert set(q) == {"p5", "p50", "p95"} and q["p5"] <= q["p50"] <= q["p95"]
+    assert summary["datasets"]["montecarlo"]["dims"]["pass"] == n
