@@ -15,6 +15,8 @@ how the run was chunked.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
@@ -72,10 +74,17 @@ def pass_results(out, protocol: str, key_settings: dict) -> dict:
             "entangled_pairs": pairs, "clear": out[..., OUT_CLEAR], "mean_transmittance": mean_eta}
 
 
-def _edges(values: np.ndarray, bins: int) -> np.ndarray:
+def _range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
-    lo = float(min(finite.min(), 0.0)) if finite.size else 0.0
-    hi = float(finite.max()) if finite.size else 1.0
+    if finite.size:
+        lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return lo, hi
+
+
+def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
+    """``bins`` equal bins from min(0, smallest value) to the largest value."""
+    lo = min(lo, 0.0) if math.isfinite(lo) else 0.0
+    hi = hi if math.isfinite(hi) else 1.0
     if hi <= lo:
         hi = lo + 1.0
     return np.linspace(lo, hi, bins + 1)
@@ -93,54 +102,99 @@ def _histogram(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts.reshape(values.shape[1:] + (bins,)).astype(np.int64)
 
 
-def _describe(data: dict, name: str, values: np.ndarray, dims: tuple, units: str, long_name: str,
-              bins: int | None) -> None:
-    """name_mean, name_quantile and (with ``bins``) name_histogram + name_bin_edges over trials."""
+def _summary(values: np.ndarray, edges: np.ndarray | None) -> tuple:
+    """Mean, quantiles and (with ``edges``) histogram over the first axis (trials)."""
+    hist = _histogram(values, edges) if edges is not None else None
+    # each column summed as its own contiguous row: the same rounding whatever the block width
+    mean = np.sum(np.ascontiguousarray(np.moveaxis(values, 0, -1)), axis=-1) / values.shape[0]
+    return mean, np.quantile(values, QUANTILES, axis=0), hist
+
+
+def _put(data: dict, name: str, dims: tuple, units: str, long_name: str, summary: tuple,
+         edges: np.ndarray | None) -> None:
+    """Variables name_mean, name_quantile and (with ``edges``) name_histogram + name_bin_edges."""
+    mean, quantiles, hist = summary
     attrs = {"units": units, "long_name": long_name}
-    data[f"{name}_mean"] = (dims, np.mean(values, axis=0), {**attrs, "long_name": f"mean over trials: {long_name}"})
-    data[f"{name}_quantile"] = (("quantile",) + dims, np.quantile(values, QUANTILES, axis=0),
+    data[f"{name}_mean"] = (dims, mean, {**attrs, "long_name": f"mean over trials: {long_name}"})
+    data[f"{name}_quantile"] = (("quantile",) + dims, quantiles,
                                 {**attrs, "long_name": f"quantiles over trials: {long_name}"})
-    if bins:
-        edges = _edges(values, bins)
-        data[f"{name}_histogram"] = (dims + ("bin",), _histogram(values, edges),
+    if edges is not None:
+        data[f"{name}_histogram"] = (dims + ("bin",), hist,
                                      {"units": "trials", "long_name": f"histogram over trials: {long_name}"})
         data[f"{name}_bin_edges"] = (("bin_edge",), edges, attrs)
 
 
-def statistics(samples: dict, pass_id, station, satellite, protocol: str, bins: int) -> xr.Dataset:
-    """The result Dataset from complete per-trial arrays ``samples[name]`` (n_trials, n_passes)."""
-    samples = {k: to_numpy(v) for k, v in samples.items()}
-    key = samples["secret_key_bits"]
-    n_trials, n_pass = key.shape
+#: Per-pass statistics: (variable, per-trial result, with histogram).
+_PER_PASS = (("pass_secret_key_bits", "secret_key_bits", True), ("pass_sifted_bits", "sifted_bits", True),
+             ("pass_qber", "qber", False), ("pass_mean_transmittance", "mean_transmittance", False))
+_BLOCK_BYTES = 1 << 27
+
+
+def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -> xr.Dataset:
+    """The result Dataset from the complete per-trial results.
+
+    ``samples`` maps each name of :data:`RESULTS` to an (n_trials, n_passes) array, or is a
+    function ``read(name, first_pass, stop_pass)`` returning those columns (a checkpoint
+    store). Passes are read in blocks of about 128 MiB per variable, twice (ranges and
+    budgets, then per-pass statistics), so memory does not grow with the number of passes.
+    Budgets sum integer-valued keys, exact in float64 below 2^53 bits in any order.
+    """
+    source = samples if callable(samples) else (lambda name, a, b: to_numpy(samples[name])[:, a:b])
+
+    def read(name, a, b):  # one memory layout for every source: reductions then round alike
+        return np.ascontiguousarray(source(name, a, b), dtype=np.float64)
+
     station = np.asarray(station).astype(str)
     names = np.array(sorted(set(station.tolist())))
+    n_pass = len(station)
+    n_trials = read("secret_key_bits", 0, 1).shape[0]
+    block = max(1, _BLOCK_BYTES // (8 * n_trials))
+    blocks = [(a, min(a + block, n_pass)) for a in range(0, n_pass, block)]
+    per_pass = _PER_PASS + ((("pass_entangled_pairs", "entangled_pairs", True),) if protocol == "bbm92" else ())
+
+    budget, pairs_budget = np.zeros(n_trials), np.zeros(n_trials)
+    per_station = np.zeros((n_trials, len(names)))
+    ranges = {var: (math.inf, -math.inf) for var, _, hist in per_pass if hist}
+    failed = 0
+    for a, b in blocks:
+        key = read("secret_key_bits", a, b)
+        failed += int(np.count_nonzero(np.isnan(key)))
+        budget += np.sum(key, axis=1)
+        for k, s in enumerate(names):
+            per_station[:, k] += np.sum(key[:, station[a:b] == s], axis=1)
+        for var, result, hist in per_pass:
+            if hist:
+                values = key if result == "secret_key_bits" else read(result, a, b)
+                ranges[var] = _range(values, *ranges[var])
+                if result == "entangled_pairs":
+                    pairs_budget += np.sum(values, axis=1)
+    edges = {var: _edges(*ranges[var], bins) for var in ranges}
+
     data: dict = {}
-    p = ("pass",)
-    _describe(data, "pass_secret_key_bits", key, p, *RESULTS["secret_key_bits"], bins)
-    _describe(data, "pass_sifted_bits", samples["sifted_bits"], p, *RESULTS["sifted_bits"], bins)
-    _describe(data, "pass_qber", samples["qber"], p, *RESULTS["qber"], None)
-    _describe(data, "pass_mean_transmittance", samples["mean_transmittance"], p, *RESULTS["mean_transmittance"], None)
-    data["pass_clear_fraction"] = (p, np.mean(samples["clear"], axis=0),
+    for var, result, hist in per_pass:
+        parts = [_summary(read(result, a, b), edges.get(var)) for a, b in blocks]
+        summary = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts], axis=1),
+                   np.concatenate([p[2] for p in parts]) if hist else None)
+        _put(data, var, ("pass",), *RESULTS[result], summary, edges.get(var))
+    data["pass_clear_fraction"] = (("pass",), np.concatenate([np.mean(read("clear", a, b), axis=0) for a, b in blocks]),
                                    {"units": "1", "long_name": "fraction of trials with a clear sky over the pass"})
-    budget = np.sum(key, axis=1)
-    per_station = np.stack([np.sum(key[:, station == s], axis=1) for s in names], axis=-1)
-    _describe(data, "budget_secret_key_bits", budget, (), "bit",
-              "secret key over all passes of the scenario (per trial)", bins)
-    _describe(data, "station_budget_secret_key_bits", per_station, ("station_name",), "bit",
-              "secret key over each station's passes (per trial)", bins)
+
+    def budget_vars(name, values, dims, units, long_name):
+        e = _edges(*_range(values, math.inf, -math.inf), bins)
+        _put(data, name, dims, units, long_name, _summary(values, e), e)
+
+    budget_vars("budget_secret_key_bits", budget, (), "bit", "secret key over all passes of the scenario (per trial)")
+    budget_vars("station_budget_secret_key_bits", per_station, ("station_name",), "bit",
+                "secret key over each station's passes (per trial)")
     if protocol == "bbm92":
-        pairs = samples["entangled_pairs"]
-        _describe(data, "pass_entangled_pairs", pairs, p, *RESULTS["entangled_pairs"], bins)
-        _describe(data, "budget_entangled_pairs", np.sum(pairs, axis=1), (), "count",
-                  "entangled pairs over all passes of the scenario (per trial)", bins)
+        budget_vars("budget_entangled_pairs", pairs_budget, (), "count",
+                    "entangled pairs over all passes of the scenario (per trial)")
     coords = {"pass": np.asarray(pass_id), "station": ("pass", station),
               "satellite": ("pass", np.asarray(satellite).astype(str)),
-              "quantile": np.asarray(QUANTILES), "station_name": names}
-    if bins:
-        coords["bin"] = np.arange(bins)
-        coords["bin_edge"] = np.arange(bins + 1)
+              "quantile": np.asarray(QUANTILES), "station_name": names,
+              "bin": np.arange(bins), "bin_edge": np.arange(bins + 1)}
     ds = xr.Dataset(data, coords=coords)
-    ds.attrs["failed_samples"] = int(np.count_nonzero(np.isnan(key)))
+    ds.attrs["failed_samples"] = failed
     return ds
 
 

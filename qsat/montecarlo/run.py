@@ -198,8 +198,9 @@ class Checkpoint:
                 array[t0:t1, p0:p1] = result[name]
         self.done_array[ti, pi] = self.session  # only after the data: a marked chunk is complete
 
-    def read(self) -> dict:
-        return {name: np.asarray(self.arrays[name][...]) for name in RESULTS}
+    def read(self, name: str, first_pass: int, stop_pass: int) -> np.ndarray:
+        """Columns [first_pass, stop_pass) of a per-trial result (all trials)."""
+        return np.asarray(self.arrays[name][:, first_pass:stop_pass])
 
     def finish(self, ds) -> None:
         import zarr
@@ -354,7 +355,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
         _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client,
                  scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo,
                  identity["store_counts"], store)
-    samples = checkpoint.read() if checkpoint is not None else memory
+    samples = checkpoint.read if checkpoint is not None else memory
     ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins)
     attrs = {"title": "qsat Monte Carlo: per-pass key and budget statistics over trials",
              "seed": str(seed), "trials": trials, "backend": backend, "engine": engine,

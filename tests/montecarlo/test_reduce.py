@@ -47,7 +47,7 @@ def _expected(inputs):
     return sample_trials(inputs.steps, inputs.passes, prm, 1, 0, 0, 3)
 
 
-def test_statistics_are_order_statistics_and_histograms_count_every_trial():
+def test_statistics_are_order_statistics_and_histograms_count_every_trial(monkeypatch):
     rng = np.random.default_rng(2)
     n_trials, n_pass = 101, 3
     key = rng.integers(0, 1000, (n_trials, n_pass)).astype(float)
@@ -68,6 +68,13 @@ def test_statistics_are_order_statistics_and_histograms_count_every_trial():
     assert "pass_entangled_pairs_histogram" in ds and "budget_entangled_pairs_quantile" in ds
     np.testing.assert_array_equal(ds["pass_clear_fraction"].values, (key > 300).mean(axis=0))
     assert list(ds["pass"].values) == [5, 6, 7] and ds["pass_secret_key_bits_mean"].attrs["units"] == "bit"
+    # reading one pass at a time (as from a large store) gives the same Dataset
+    import qsat.montecarlo.reduce as reduce
+
+    monkeypatch.setattr(reduce, "_BLOCK_BYTES", 8 * n_trials)
+    blockwise = statistics(lambda name, a, b: samples[name][:, a:b], [5, 6, 7], ["A", "B", "A"], ["S", "S", "S"],
+                           "bbm92", bins=7)
+    assert blockwise.identical(ds)
 
 
 def test_clear_sky_from_the_shipped_climatology_or_a_warning():

@@ -157,3 +157,17 @@ def test_unreachable_scheduler_fails_fast_with_a_clear_error(mc_inputs):
     with pytest.raises(QsatInputError, match="no connection within 2 s"):
         run_montecarlo(mc_inputs, trials=10, seed=1, scheduler="tcp://127.0.0.1:9", connect_timeout=2.0)
     assert time.monotonic() - t0 < 15
+
+
+def test_progress_line_shows_counts_and_eta():
+    import io
+
+    from qsat.montecarlo.run import Progress
+
+    stream = io.StringIO()
+    bar = Progress(total=10, done=2, stream=stream, enabled=True, width=10)
+    assert "ETA --:--" in bar.line()  # nothing finished in this session yet
+    bar.t0 -= 4.0  # 4 s elapsed ...
+    bar.update(2)  # ... for 2 chunks: 6 left at 2 s each
+    line = stream.getvalue().strip().splitlines()[-1]
+    assert line.startswith("[####......] 4/10 chunks") and "ETA 0:00:12" in line
