@@ -158,5 +158,5 @@ def build(satellites, stations, start: datetime, stop: datetime, *, step_s: floa
 def write_czml(packets: list[dict], path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(packets, separators=(",", ":"), ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(packets, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -72,7 +72,7 @@ def write_oem(satellites, path: Path, start: datetime, stop: datetime, step_s: f
                                       "TEME to GCRF by Skyfield"]})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(format_oem(segments, comments))
+    path.write_text(format_oem(segments, comments), encoding="utf-8")
     return path
 
 
@@ -81,7 +81,7 @@ def read_oem(path: Path) -> list[dict]:
 
     Reads what :func:`write_oem` writes (and other OEMs without covariance or accelerations).
     """
-    text = Path(path).read_text()
+    text = Path(path).read_text(encoding="utf-8")
     segments, meta, rows, in_meta = [], None, [], False
 
     def close():

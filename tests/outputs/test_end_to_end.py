@@ -22,7 +22,7 @@ ONE_METRE = 1.0  # positions in the exports vs the propagator: written to 1 mm, 
 
 
 def test_readme_main_command_is_the_one_tested():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "qsat run examples/micius_xinglong.toml --out out/" in readme
 
 
@@ -144,7 +144,7 @@ def test_oem_parses_back_and_matches_the_propagator(micius_out, micius_satrec):
 
 
 def test_czml_scene(micius_out, micius_satrec):
-    packets = json.loads((micius_out / "scene.czml").read_text())
+    packets = json.loads((micius_out / "scene.czml").read_text(encoding="utf-8"))
     doc = packets[0]
     assert doc["id"] == "document" and doc["version"] == "1.0" and "/" in doc["clock"]["interval"]
     ids = [p["id"] for p in packets]

@@ -15,7 +15,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 def test_example_loads_and_is_in_the_readme(path):
     scenario = load(path)
     assert scenario.name and scenario.description
-    assert f"examples/{path.name}" in (ROOT / "README.md").read_text(), f"{path.name} is not in the README"
+    assert f"examples/{path.name}" in (ROOT / "README.md").read_text(encoding="utf-8"), f"{path.name} is not in the README"
 
 
 @pytest.mark.parametrize("name, stations", [("micius_dual_downlink", ("Delingha", "Lijiang")),
