@@ -377,7 +377,8 @@ def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkp
 
     owned = False
     if client is None:
-        client, owned = open_client(scheduler, workers, connect_timeout)
+        # one GPU: two threads overlap a kernel with the previous chunk's host work; CPU: a thread per core
+        client, owned = open_client(scheduler, workers, connect_timeout, threads=2 if backend == "cupy" else None)
         link = dashboard_link(client)
         if link:
             echo(f"qsat: Dask dashboard at {link}")
