@@ -72,7 +72,8 @@ COLUMN_UNITS: dict[str, str] = {
 
 #: Units the writer fills where a producer left them out: per-pass ``pass_<column>`` variables
 #: take their table column's unit; index coordinates and flags are dimensionless.
-FILLED_UNITS: dict[str, str] = {"pass": "1", "step": "1", "trial": "1", "item": "1", "quantile": "1"}
+FILLED_UNITS: dict[str, str] = {"pass": "1", "step": "1", "trial": "1", "item": "1", "quantile": "1", "bin": "1",
+                                 "bin_edge": "1"}
 _LONG_NAMES = {"pass": "pass index (pass_id of the pass table)", "step": "step index within the pass"}
 
 
