@@ -177,3 +177,4 @@ def test_summary_of_a_run_with_monte_carlo():
     q = summary["montecarlo"]["budget_secret_key_bits_quantiles"]
     assert set(q) == {"p5", "p50", "p95"} and q["p5"] <= q["p50"] <= q["p95"]
     assert summary["datasets"]["montecarlo"]["dims"]["pass"] == n
+    assert conform_dataset(mc, PROVENANCE, "montecarlo").attrs["schema_missing_units"] == ""
