@@ -20,13 +20,19 @@
 #define QMC_WEIGHT 8      // decoy: pulses sent in the step; bbm92: step duration (s); 0 = step not used
 #define QMC_N_STEP_COLS 9
 
-// Per-pass input columns.
-#define QMC_P_CLEAR 0     // clear-sky probability of the pass
+// Per-row input columns. A row is a pass (modes 0, 1) or a pair of passes seen at once (mode 2).
+#define QMC_P_CLEAR 0     // clear-sky probability of pass A
 #define QMC_N_STEPS 1     // steps to walk (last used step + 1)
-#define QMC_N_PASS_COLS 2
+#define QMC_PASS_A 2      // global index of pass A: keys its fades and weather
+#define QMC_OFFSET_A 3    // pass A's own index of the row's first step: keys the per-step draws
+#define QMC_PASS_B 4      // mode 2: pass B (the other station's pass), its offset, its clear-sky probability
+#define QMC_OFFSET_B 5
+#define QMC_P_CLEAR_B 6
+#define QMC_N_PASS_COLS 7
 
 // Scalar parameters (sampler.PARAMS).
-#define QMC_MODE 0        // 0 decoy BB84, 1 BBM92 (downlink of one photon, partner detected on board)
+#define QMC_MODE 0        // 0 decoy BB84; BBM92 with 1: one photon downlinked, its partner detected on board,
+                          // 2: both photons downlinked to two stations (a row is a pair of passes)
 #define QMC_FLAGS 1       // bit 0 weather, 1 turbulence, 2 pointing, 3 counts
 #define QMC_RHO_T 2       // lag-1 correlation of the turbulence driver between steps
 #define QMC_V_T 3         // variance fraction of the step mean of the turbulence driver
@@ -58,7 +64,8 @@
 
 #define QMC_TAG_STEP 0x4D430001u
 #define QMC_TAG_WEATHER 0x4D430002u
-#define QMC_TAG_COUNTS 0x4D430100u   // + class (0..11)
+#define QMC_TAG_COUNTS 0x4D430100u   // + class (0..11); counters (attempt, row, trial, tag)
+#define QMC_TAG_PAIR_COUNTS 0x4D430200u  // mode 2: + class, keyed by the pair's row index
 #define QMC_MAX_ATTEMPTS 64
 #define QMC_MAX_INVERSION 256
 #define QMC_TWO_POW_M32 2.3283064365386963e-10  // 2^-32
@@ -86,9 +93,8 @@ QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
 
 // Poisson(lam) sample of class c: inversion for lam < 10, Hörmann's PTRS (Insurance: Math. Econ.
 // 12, 39 (1993), Sec. 3, algorithm PTRS) for lam >= 10; -1 if no acceptance (probability < 1e-60).
-QSAT_HD double qmc_poisson(double lam, long long pass, long long trial, uint32_t c, unsigned long long seed) {
+QSAT_HD double qmc_poisson(double lam, long long pass, long long trial, uint32_t tag, unsigned long long seed) {
     if (!(lam > 0.0)) return lam == 0.0 ? 0.0 : -1.0;
-    uint32_t tag = QMC_TAG_COUNTS + c;
     if (lam < 10.0) {
         qsat_u4 r = qmc_block(0u, pass, trial, tag, seed);
         double u = qsat_u01(r.x, r.y);
@@ -124,72 +130,96 @@ QSAT_HD double qmc_poisson(double lam, long long pass, long long trial, uint32_t
 }
 
 // Counts of class c: sampled, or the conditional mean itself when counts are not sampled.
-QSAT_HD double qmc_count(double lam, int sample, long long pass, long long trial, uint32_t c,
+QSAT_HD double qmc_count(double lam, int sample, long long row, long long trial, uint32_t tag,
                          unsigned long long seed) {
-    return sample ? qmc_poisson(lam, pass, trial, c, seed) : lam;
+    return sample ? qmc_poisson(lam, row, trial, tag, seed) : lam;
 }
 
-// One (trial, pass): walk its steps, realise the transmittance, accumulate the conditional mean
-// counts, then sample them. `steps` points at the pass's (n_steps, QMC_N_STEP_COLS) block.
-QSAT_HD void qmc_element(const double* steps, const double* pass_in, const double* prm, double* out,
-                         long long pass, long long trial, unsigned long long seed) {
-    int flags = (int)prm[QMC_FLAGS];
-    int bbm92 = prm[QMC_MODE] != 0.0;
-    double clear = 1.0;
-    if (flags & QMC_F_WEATHER) {
-        qsat_u4 r = qmc_block(0u, pass, trial, QMC_TAG_WEATHER, seed);
-        clear = qsat_u01(r.x, r.y) < pass_in[QMC_P_CLEAR] ? 1.0 : 0.0;
+// The Gaussian drivers of one downlink (pointing x, y and turbulence), AR(1) across steps.
+struct qmc_arm {
+    double gx, gy, gt;
+};
+
+QSAT_HD void qmc_advance(qmc_arm* a, long long s, uint32_t word, long long pass, long long trial,
+                         unsigned long long seed, int flags, double rho_p, double inn_p, double rho_t, double inn_t) {
+    double zx = 0.0, zy = 0.0, zt = 0.0;
+    if (flags & (QMC_F_TURB | QMC_F_POINT))
+        qmc_normal3(qmc_block(word, pass, trial, QMC_TAG_STEP, seed), &zx, &zy, &zt);
+    if (s == 0) {  // start in the stationary law
+        a->gx = zx;
+        a->gy = zy;
+        a->gt = zt;
+    } else {       // AR(1): g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s
+        a->gx = rho_p * a->gx + inn_p * zx;
+        a->gy = rho_p * a->gy + inn_p * zy;
+        a->gt = rho_t * a->gt + inn_t * zt;
     }
+}
+
+// Realised transmittance of one step of one downlink. One exponential for both fades:
+// eta * exp(pointing exponent + log-irradiance) / sqrt(...).
+QSAT_HD double qmc_eta(const double* f, double clear, const qmc_arm* a, int flags, double sv_p, double res_p,
+                       double v_t) {
+    double eta = f[QMC_ETA] * clear;
+    double expo = 0.0;
+    if (flags & QMC_F_POINT) {
+        // mean of exp(-2 |r0 + X|^2 / w^2) over the residual jitter X ~ N(0, diag(sx2, sy2)):
+        // Gaussian integral per axis, exp(-2 x0^2 / (w^2 + 4 sx2)) / sqrt((w^2 + 4 sx2) / w^2)
+        double w2 = f[QMC_W_EQ] * f[QMC_W_EQ];
+        double sx = f[QMC_SX], sy = f[QMC_SY];
+        double x0 = f[QMC_BIAS] + sx * sv_p * a->gx;
+        double y0 = sy * sv_p * a->gy;
+        double dx = w2 + 4.0 * (sx * sx * res_p);
+        double dy = w2 + 4.0 * (sy * sy * res_p);
+        expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy);
+        eta = eta / sqrt((dx / w2) * (dy / w2));
+    } else {
+        eta = eta * f[QMC_POINT_MEAN];
+    }
+    if (flags & QMC_F_TURB) {
+        double s2 = f[QMC_S_LN] * v_t;
+        expo = expo + (sqrt(s2) * a->gt - 0.5 * s2);
+    }
+    eta = eta * exp(expo);
+    return eta < 1.0 ? eta : 1.0;
+}
+
+QSAT_HD double qmc_clear(double p_clear, long long pass, long long trial, unsigned long long seed, int flags) {
+    if (!(flags & QMC_F_WEATHER)) return 1.0;
+    qsat_u4 r = qmc_block(0u, pass, trial, QMC_TAG_WEATHER, seed);
+    return qsat_u01(r.x, r.y) < p_clear ? 1.0 : 0.0;
+}
+
+// One (trial, row): walk the row's steps, realise the transmittance(s), accumulate the
+// conditional mean counts, then sample them. `steps` points at the row's (n_steps,
+// QMC_N_STEP_COLS) block of pass A, `steps_b` at pass B's (mode 2 only).
+QSAT_HD void qmc_element(const double* steps, const double* steps_b, const double* pass_in, const double* prm,
+                         double* out, long long row, long long trial, unsigned long long seed) {
+    int flags = (int)prm[QMC_FLAGS];
+    int mode = (int)prm[QMC_MODE];
+    long long pass_a = (long long)pass_in[QMC_PASS_A], pass_b = (long long)pass_in[QMC_PASS_B];
+    long long off_a = (long long)pass_in[QMC_OFFSET_A], off_b = (long long)pass_in[QMC_OFFSET_B];
+    double clear = qmc_clear(pass_in[QMC_P_CLEAR], pass_a, trial, seed, flags);
+    double clear_b = mode == 2 ? qmc_clear(pass_in[QMC_P_CLEAR_B], pass_b, trial, seed, flags) : 1.0;
     double rho_t = prm[QMC_RHO_T], rho_p = prm[QMC_RHO_P];
     double inn_t = sqrt(1.0 - rho_t * rho_t), inn_p = sqrt(1.0 - rho_p * rho_p);
     double v_t = prm[QMC_V_T], v_p = prm[QMC_V_P];
     double sv_p = sqrt(v_p), res_p = 1.0 - v_p;
-    double gx = 0.0, gy = 0.0, gt = 0.0;
+    qmc_arm arm_a = {0.0, 0.0, 0.0}, arm_b = {0.0, 0.0, 0.0};
     double acc[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     double sum_eta = 0.0, n_used = 0.0;
     long long n_steps = (long long)pass_in[QMC_N_STEPS];
     for (long long s = 0; s < n_steps; ++s) {
         const double* f = steps + s * QMC_N_STEP_COLS;
-        double zx = 0.0, zy = 0.0, zt = 0.0;
-        if (flags & (QMC_F_TURB | QMC_F_POINT))
-            qmc_normal3(qmc_block((uint32_t)s, pass, trial, QMC_TAG_STEP, seed), &zx, &zy, &zt);
-        if (s == 0) {  // start in the stationary law
-            gx = zx;
-            gy = zy;
-            gt = zt;
-        } else {       // AR(1): g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s
-            gx = rho_p * gx + inn_p * zx;
-            gy = rho_p * gy + inn_p * zy;
-            gt = rho_t * gt + inn_t * zt;
-        }
+        qmc_advance(&arm_a, s, (uint32_t)(off_a + s), pass_a, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
+        if (mode == 2)
+            qmc_advance(&arm_b, s, (uint32_t)(off_b + s), pass_b, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
         double weight = f[QMC_WEIGHT];
         if (!(weight > 0.0)) continue;
-        // One exponential for both fades: eta * exp(pointing exponent + log-irradiance) / sqrt(...)
-        double eta = f[QMC_ETA] * clear;
-        double expo = 0.0;
-        if (flags & QMC_F_POINT) {
-            // mean of exp(-2 |r0 + X|^2 / w^2) over the residual jitter X ~ N(0, diag(sx2, sy2)):
-            // Gaussian integral per axis, exp(-2 x0^2 / (w^2 + 4 sx2)) / sqrt((w^2 + 4 sx2) / w^2)
-            double w2 = f[QMC_W_EQ] * f[QMC_W_EQ];
-            double sx = f[QMC_SX], sy = f[QMC_SY];
-            double x0 = f[QMC_BIAS] + sx * sv_p * gx;
-            double y0 = sy * sv_p * gy;
-            double dx = w2 + 4.0 * (sx * sx * res_p);
-            double dy = w2 + 4.0 * (sy * sy * res_p);
-            expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy);
-            eta = eta / sqrt((dx / w2) * (dy / w2));
-        } else {
-            eta = eta * f[QMC_POINT_MEAN];
-        }
-        if (flags & QMC_F_TURB) {
-            double s2 = f[QMC_S_LN] * v_t;
-            expo = expo + (sqrt(s2) * gt - 0.5 * s2);
-        }
-        eta = eta * exp(expo);
-        eta = eta < 1.0 ? eta : 1.0;
+        double eta = qmc_eta(f, clear, &arm_a, flags, sv_p, res_p, v_t);
         sum_eta += eta;
         n_used += 1.0;
-        if (!bbm92) {
+        if (mode == 0) {
             // Lim et al., PRA 89, 022307 (2014), simulation model (qsat/detection/wcp.py)
             double pdc = f[QMC_NOISE];
             for (int k = 0; k < 3; ++k) {
@@ -203,27 +233,33 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
             }
         } else {
             // SPDC pair statistics (qsat/detection/spdc.py): true and accidental coincidences
+            double eta_b = prm[QMC_ETA_B], noise_b = prm[QMC_NOISE_B];
+            if (mode == 2) {
+                const double* fb = steps_b + s * QMC_N_STEP_COLS;
+                eta_b = qmc_eta(fb, clear_b, &arm_b, flags, sv_p, res_p, v_t);
+                noise_b = fb[QMC_NOISE];
+            }
             double rate = prm[QMC_PAIR_RATE];
-            double eta_b = prm[QMC_ETA_B];
             double true_c = rate * eta * eta_b;
             double sa = rate * eta + f[QMC_NOISE];
-            double sb = rate * eta_b + prm[QMC_NOISE_B];
+            double sb = rate * eta_b + noise_b;
             acc[0] += weight * true_c;
             acc[1] += weight * (sa * sb * prm[QMC_WINDOW]);
         }
     }
     int sample = (flags & QMC_F_COUNTS) != 0;
+    uint32_t tag = mode == 2 ? QMC_TAG_PAIR_COUNTS : QMC_TAG_COUNTS;
     for (int j = 0; j < QMC_N_OUT; ++j) out[j] = 0.0;
-    if (!bbm92) {
+    if (mode == 0) {
         double px = prm[QMC_PX];
         double fx = px * px, fz = (1.0 - px) * (1.0 - px);
         for (int k = 0; k < 3; ++k) {
             double r = acc[k], e = acc[3 + k];
             double ok = r - e > 0.0 ? r - e : 0.0;
-            double ex = qmc_count(fx * e, sample, pass, trial, (uint32_t)k, seed);
-            double cx = qmc_count(fx * ok, sample, pass, trial, (uint32_t)(3 + k), seed);
-            double ez = qmc_count(fz * e, sample, pass, trial, (uint32_t)(6 + k), seed);
-            double cz = qmc_count(fz * ok, sample, pass, trial, (uint32_t)(9 + k), seed);
+            double ex = qmc_count(fx * e, sample, row, trial, tag + (uint32_t)k, seed);
+            double cx = qmc_count(fx * ok, sample, row, trial, tag + (uint32_t)(3 + k), seed);
+            double ez = qmc_count(fz * e, sample, row, trial, tag + (uint32_t)(6 + k), seed);
+            double cz = qmc_count(fz * ok, sample, row, trial, tag + (uint32_t)(9 + k), seed);
             out[k] = cx + ex;
             out[3 + k] = cz + ez;
             out[6 + k] = ex;
@@ -232,12 +268,12 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
     } else {
         double q = prm[QMC_SIFT], e_src = prm[QMC_E_SRC];
         double t = acc[0], a = acc[1];
-        double te = qmc_count(q * e_src * t, sample, pass, trial, 0u, seed);      // sifted, true, error
-        double tc = qmc_count(q * (1.0 - e_src) * t, sample, pass, trial, 1u, seed);
-        double tu = qmc_count((1.0 - q) * t, sample, pass, trial, 2u, seed);      // true, not sifted
-        double ae = qmc_count(q * 0.5 * a, sample, pass, trial, 3u, seed);        // accidentals err half the time
-        double ac = qmc_count(q * 0.5 * a, sample, pass, trial, 4u, seed);
-        double au = qmc_count((1.0 - q) * a, sample, pass, trial, 5u, seed);
+        double te = qmc_count(q * e_src * t, sample, row, trial, tag + 0u, seed);      // sifted, true, error
+        double tc = qmc_count(q * (1.0 - e_src) * t, sample, row, trial, tag + 1u, seed);
+        double tu = qmc_count((1.0 - q) * t, sample, row, trial, tag + 2u, seed);      // true, not sifted
+        double ae = qmc_count(q * 0.5 * a, sample, row, trial, tag + 3u, seed);        // accidentals err half the time
+        double ac = qmc_count(q * 0.5 * a, sample, row, trial, tag + 4u, seed);
+        double au = qmc_count((1.0 - q) * a, sample, row, trial, tag + 5u, seed);
         out[0] = te + tc + tu;            // entangled pairs (true coincidences)
         out[1] = te + tc + ae + ac;       // sifted events
         out[2] = te + ae;                 // errors among them
@@ -245,5 +281,5 @@ QSAT_HD void qmc_element(const double* steps, const double* pass_in, const doubl
     }
     out[QMC_OUT_SUM_ETA] = sum_eta;
     out[QMC_OUT_N_USED] = n_used;
-    out[QMC_OUT_CLEAR] = clear;
+    out[QMC_OUT_CLEAR] = clear * clear_b;
 }

@@ -40,6 +40,8 @@ class MonteCarloInputs:
     step_s: float
     sampled: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+    steps_b: np.ndarray | None = None  # dual-downlink BBM92: pass B of each row (a pair of passes)
+    row_coords: dict = field(default_factory=dict)  # extra coordinates of the rows (pass_a, pass_b)
 
     @property
     def n_passes(self) -> int:
@@ -111,10 +113,6 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     if protocol_cfg is None:
         raise QsatInputError("protocol", "missing", "a [protocol] section for qsat montecarlo")
     cfg = protocol_cfg
-    if cfg.protocol == "bbm92" and cfg.dual_downlink:
-        raise QsatInputError("protocol.dual_downlink", True,
-                             "false for qsat montecarlo: it samples BBM92 with one photon downlinked and its "
-                             "partner detected on board (dual-downlink pairing is not sampled)")
     detector = (detector_cfg or DetectorConfig()).build()
     # as in the keys stage: the detector owns afterpulsing in scenario mode
     cfg = cfg.model_copy(update={"afterpulse_probability": detector.afterpulse_probability})
@@ -142,7 +140,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     factor = detector.efficiency * detector.window_fraction() * 10 ** (-cfg.excess_loss_db / 10)
     eta_static = t_static * factor
     pdc = np.where(valid, np.asarray(detector.extraneous_probability(bg)), 0.0)
-    mode = MODES[cfg.protocol]
+    mode = MODES["bbm92-dual" if cfg.protocol == "bbm92" and cfg.dual_downlink else cfg.protocol]
     if mode == MODES["decoy-bb84"]:
         mu = np.asarray(cfg.mean_photon_numbers, dtype=np.float64)
         p = np.asarray(cfg.intensity_probabilities, dtype=np.float64)
@@ -164,7 +162,21 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     idx = np.arange(n_step)
     last = np.where(valid.any(axis=1), np.max(np.where(valid, idx[None, :] + 1, 0), axis=1), 0)
     p_clear = clear_sky_probabilities(passes_table, mc, network, warn, base_dir)
-    passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64)], axis=-1))
+    coords = geometry.coords
+    pass_id = np.asarray(coords["pass"].values) if "pass" in coords else np.arange(n_pass)
+    station = np.asarray([str(s) for s in passes_table["station"]]) if "station" in passes_table else np.full(n_pass, "")
+    satellite = (np.asarray([str(s) for s in passes_table["satellite"]]) if "satellite" in passes_table
+                 else np.full(n_pass, ""))
+    steps_b, row_coords = None, {}
+    if mode == MODES["bbm92-dual"]:
+        steps, steps_b, passes, row_coords = _pairs(geometry, passes_table, valid, steps, p_clear, step_s,
+                                                    pass_id, station)
+        pass_id, station = np.arange(len(passes)), row_coords.pop("station_pair")
+        satellite = satellite[passes[:, 2].astype(int)]
+    else:
+        zero = np.zeros(n_pass)
+        passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64), np.arange(n_pass, dtype=np.float64),
+                                                zero, zero, zero, np.ones(n_pass)], axis=-1))
     assert passes.shape[-1] == len(PASS_COLUMNS)
     flags = sum(FLAGS[name] for name in mc.sample)
     rho_t, v_t = step_mean_statistics(step_s, mc.turbulence_coherence_time)
@@ -184,15 +196,53 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     if mode == MODES["decoy-bb84"]:
         key_settings.update(tail=cfg.tail_bound, min_z_counts=cfg.min_z_counts,
                             mu=[float(x) for x in mu], p=[float(x) for x in p])
-    coords = geometry.coords
-    pass_id = np.asarray(coords["pass"].values) if "pass" in coords else np.arange(n_pass)
-    station = np.asarray([str(s) for s in passes_table["station"]]) if "station" in passes_table else np.full(n_pass, "")
-    satellite = (np.asarray([str(s) for s in passes_table["satellite"]]) if "satellite" in passes_table
-                 else np.full(n_pass, ""))
     notes = []
     if not math.isclose(v_t, 1.0) or not math.isclose(v_p, 1.0):
         notes.append(f"step means of fades over {step_s:g} s steps: turbulence variance fraction {v_t:.3g}, "
                      f"pointing {v_p:.3g}")
     return MonteCarloInputs(steps=steps, passes=passes, params=params, protocol=cfg.protocol,
                             key_settings=key_settings, pass_id=pass_id, station=station, satellite=satellite,
-                            step_s=step_s, sampled=tuple(mc.sample), notes=notes)
+                            step_s=step_s, sampled=tuple(mc.sample), notes=notes, steps_b=steps_b,
+                            row_coords=row_coords)
+
+
+def _pairs(geometry, passes_table, valid, steps, p_clear, step_s, pass_id, station):
+    """Rows of dual-downlink BBM92: each pair of passes of one satellite over two stations at once.
+
+    Pairs are the keys stage's (:func:`qsat.protocols.stage.pair_passes`); a row walks the
+    steps both passes see (common ``time_utc``), pass A's inputs in ``steps``, pass B's in
+    ``steps_b``; a step counts (weight ``step_s``) where both are valid. The row's draws are
+    keyed by each pass's own index and step index, so pass A's fades in the pair are those its
+    own index and steps select.
+    """
+    from ..protocols.stage import pair_passes
+
+    pairs = pair_passes(passes_table.reset_index(drop=True), geometry)
+    if not pairs:
+        raise QsatInputError("protocol.dual_downlink", True,
+                             "passes of one satellite over two stations at the same time (none in this scenario); "
+                             "or dual_downlink = false for a downlink of one photon with its partner detected on board")
+    times = np.asarray(geometry["time_utc"].values)
+    spans = []
+    for i, j in pairs:
+        _, ia, jb = np.intersect1d(times[i][valid[i]], times[j][valid[j]], return_indices=True)
+        si, sj = np.nonzero(valid[i])[0][ia], np.nonzero(valid[j])[0][jb]
+        if np.any(sj - si != sj[0] - si[0]):
+            raise QsatInputError("geometry", f"passes {pass_id[i]} and {pass_id[j]}",
+                                 "passes on one time grid (the same step) for dual-downlink pairing")
+        spans.append((i, j, int(si[0]), int(sj[0]), int(si[-1] - si[0] + 1)))
+    width = max(n for *_, n in spans)
+    rows_a = np.zeros((len(spans), width, steps.shape[-1]))
+    rows_b = np.zeros_like(rows_a)
+    rows_a[..., 2] = rows_b[..., 2] = 1.0  # w_eq of unused steps: finite
+    columns = []
+    for r, (i, j, a0, b0, n) in enumerate(spans):
+        rows_a[r, :n] = steps[i, a0:a0 + n]
+        rows_b[r, :n] = steps[j, b0:b0 + n]
+        both = valid[i, a0:a0 + n] & valid[j, b0:b0 + n]
+        rows_a[r, :n, 8] = np.where(both, step_s, 0.0)
+        columns.append([p_clear[i], n, i, a0, j, b0, p_clear[j]])
+    coords = {"pass_a": ("pass", pass_id[[s[0] for s in spans]]), "pass_b": ("pass", pass_id[[s[1] for s in spans]]),
+              "station_pair": np.array([f"{station[i]}+{station[j]}" for i, j, *_ in spans])}
+    return (np.ascontiguousarray(rows_a), np.ascontiguousarray(rows_b),
+            np.ascontiguousarray(np.array(columns, dtype=np.float64)), coords)

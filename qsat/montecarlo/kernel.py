@@ -17,11 +17,15 @@ def _signed(seed: int) -> int:
     return seed - 2**64 if seed >= 2**63 else seed
 
 
-def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int):
-    """Outputs (n_trials, n_passes, N_OUT): CuPy input runs on the GPU, NumPy input on the host build."""
+def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int,
+                         steps_b=None):
+    """Outputs (n_trials, n_rows, N_OUT): CuPy input runs on the GPU, NumPy input on the host build."""
     seed = _signed(check_seed(seed))
     xp = array_namespace(steps)
     steps = xp.ascontiguousarray(xp.asarray(steps, dtype=xp.float64))
+    steps_b = steps if steps_b is None else xp.ascontiguousarray(xp.asarray(steps_b, dtype=xp.float64))
+    if steps_b.shape != steps.shape:
+        raise ValueError(f"steps_b {steps_b.shape} must match steps {steps.shape}")
     passes = xp.ascontiguousarray(xp.asarray(passes, dtype=xp.float64))
     params = xp.ascontiguousarray(xp.asarray(params, dtype=xp.float64))
     n_pass, n_step = steps.shape[0], steps.shape[1]
@@ -29,13 +33,13 @@ def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int,
     if xp is np:
         from ..kernels import host_call
 
-        host_call("montecarlo", "montecarlo_trials", steps, passes, params, out, n_trials, n_pass, n_step,
+        host_call("montecarlo", "montecarlo_trials", steps, steps_b, passes, params, out, n_trials, n_pass, n_step,
                   first_trial, first_pass, seed)
     else:
         from ..kernels import launch
 
         launch("montecarlo", "montecarlo_trials", n_trials * n_pass,
-               (steps, passes, params, out, np.int64(n_trials), np.int64(n_pass), np.int64(n_step),
+               (steps, steps_b, passes, params, out, np.int64(n_trials), np.int64(n_pass), np.int64(n_step),
                 np.int64(first_trial), np.int64(first_pass), np.int64(seed)))
     return out
 

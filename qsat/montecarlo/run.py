@@ -58,7 +58,7 @@ def _check_chunk(value, field: str) -> int:
 
 def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: int, t1: int, p0: int, p1: int,
                   seed: int, backend: str = "numpy", engine: str = "kernel", store_counts: bool = False,
-                  store: tuple[str, str] | None = None) -> dict:
+                  store: tuple[str, str] | None = None, steps_b=None) -> dict:
     """One task: trials [t0, t1) × passes [p0, p1); returns host arrays (t1-t0, p1-p0[, 12]).
 
     With ``store`` = (Zarr path every worker sees, run token), the task writes its rows there
@@ -67,20 +67,22 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
     from ..backend import to_numpy
 
     st, ps = steps[p0:p1], passes[p0:p1]
+    sb = steps_b[p0:p1] if steps_b is not None else None
     if backend == "cupy":
         import cupy
 
         from .kernel import sample_trials_kernel
 
-        out = sample_trials_kernel(cupy.asarray(st), cupy.asarray(ps), cupy.asarray(params), t1 - t0, t0, p0, seed)
+        out = sample_trials_kernel(cupy.asarray(st), cupy.asarray(ps), cupy.asarray(params), t1 - t0, t0, p0, seed,
+                                   None if sb is None else cupy.asarray(sb))
     elif engine == "kernel":
         from .kernel import sample_trials_kernel
 
-        out = sample_trials_kernel(np.ascontiguousarray(st), np.ascontiguousarray(ps), params, t1 - t0, t0, p0, seed)
+        out = sample_trials_kernel(st, ps, params, t1 - t0, t0, p0, seed, sb)
     else:
         from .sampler import sample_trials
 
-        out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed)
+        out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed, sb)
     res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings).items()}
     if store_counts:
         res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
@@ -357,6 +359,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
                  identity["store_counts"], store)
     samples = checkpoint.read if checkpoint is not None else memory
     ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins)
+    ds = ds.assign_coords(inputs.row_coords)  # dual-downlink BBM92: the passes of each row's pair
     attrs = {"title": "qsat Monte Carlo: per-pass key and budget statistics over trials",
              "seed": str(seed), "trials": trials, "backend": backend, "engine": engine,
              "protocol": inputs.protocol, "sampled": ",".join(inputs.sampled), "step_s": inputs.step_s,
@@ -384,14 +387,17 @@ def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkp
             echo(f"qsat: Dask dashboard at {link}")
     bar = Progress(total, already, enabled=progress if progress is not None else sys.stderr.isatty())
     try:
-        steps_f, passes_f = client.scatter([inputs.steps, inputs.passes], broadcast=True, hash=False)
+        arrays = [inputs.steps, inputs.passes] + ([inputs.steps_b] if inputs.steps_b is not None else [])
+        scattered = client.scatter(arrays, broadcast=True, hash=False)
+        steps_f, passes_f = scattered[:2]
+        steps_b_f = scattered[2] if inputs.steps_b is not None else None
         run_id = uuid.uuid4().hex[:12]
         futures, pending = {}, []
         for ti, pi in todo:
             t0, t1 = ti * tc, min((ti + 1) * tc, trials)
             p0, p1 = pi * pc, min((pi + 1) * pc, n_pass)
             fut = client.submit(compute_chunk, steps_f, passes_f, inputs.params, inputs.protocol, inputs.key_settings,
-                                t0, t1, p0, p1, seed, backend, engine, store_counts, store,
+                                t0, t1, p0, p1, seed, backend, engine, store_counts, store, steps_b_f,
                                 key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
             futures[fut.key] = (ti, pi, t0, t1, p0, p1)
             pending.append(fut)

@@ -14,7 +14,9 @@ An element is one (trial, pass). It walks the pass's steps and, per step,
 
 and accumulates the click statistics of the step conditional on that transmittance: decoy BB84
 (``R_k``, ``E_k`` of :mod:`qsat.detection.wcp`, Lim et al., PRA 89, 022307 (2014)) or
-BBM92 coincidences (:mod:`qsat.detection.spdc`). After the last step the per-pass sums of the
+BBM92 coincidences (:mod:`qsat.detection.spdc`) — with the partner photon detected on board
+(mode 1), or downlinked too (mode 2: a row is a pair of passes over two stations at once,
+both downlinks realised step by step, each keyed by its own pass and step index). After the last step the per-pass sums of the
 conditional means are **sampled** as independent Poisson counts. Given the fade realisation,
 the counts of distinct steps are independent Poisson variables, and a sum of independent
 Poisson variables is Poisson with the summed mean, so this draws exactly the distribution of
@@ -65,7 +67,8 @@ from ..random import check_seed, philox4x32_10, u01
 STEP_COLUMNS = ("eta_static", "pointing_mean", "w_eq_m", "sigma_x_m", "sigma_y_m", "bias_m",
                 "sigma_ln2", "noise", "weight")
 #: Per-pass input columns.
-PASS_COLUMNS = ("clear_sky_probability", "n_steps")
+PASS_COLUMNS = ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b", "offset_b",
+                "clear_sky_probability_b")
 #: Scalar parameters, in the kernel's order.
 PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "mu1", "mu2", "mu3", "p1", "p2", "p3",
           "basis_probability_x", "afterpulse_probability", "intrinsic_qber", "pair_rate_hz",
@@ -78,11 +81,12 @@ BBM92_OUTPUTS = ("entangled_pairs", "sifted", "errors", "coincidences")
 OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR = 12, 13, 14
 
 FLAGS = {"weather": 1, "turbulence": 2, "pointing": 4, "counts": 8}
-MODES = {"decoy-bb84": 0, "bbm92": 1}
+MODES = {"decoy-bb84": 0, "bbm92": 1, "bbm92-dual": 2}
 
 TAG_STEP = 0x4D430001
 TAG_WEATHER = 0x4D430002
 TAG_COUNTS = 0x4D430100
+TAG_PAIR_COUNTS = 0x4D430200
 MAX_ATTEMPTS = 64
 MAX_INVERSION = 256
 _TWO_POW_M32 = 2.0**-32
@@ -129,17 +133,16 @@ def _gammaln(x, xp):
     return gammaln(x)
 
 
-def poisson(lam, pass_index, trial_index, klass: int, seed: int):
-    """Poisson samples of means ``lam`` for count class ``klass`` (twin of ``qmc_poisson``)."""
+def poisson(lam, row_index, trial_index, tag: int, seed: int):
+    """Poisson samples of means ``lam`` drawn with Philox tag ``tag`` (twin of ``qmc_poisson``)."""
     xp = array_namespace(lam)
     lam = xp.asarray(lam, dtype=xp.float64)
-    tag = TAG_COUNTS + klass
     out = xp.where(lam == 0.0, 0.0, -1.0)
     small = xp.nonzero((lam > 0.0) & (lam < 10.0))
     if small[0].size:
         ls = lam[small]
         zero = xp.zeros(ls.shape, dtype=xp.uint64)
-        r = _block(zero, pass_index[small], trial_index[small], tag, seed, xp)
+        r = _block(zero, row_index[small], trial_index[small], tag, seed, xp)
         u = u01(r[0], r[1])
         p = xp.exp(-ls)
         f = p.copy()
@@ -156,7 +159,7 @@ def poisson(lam, pass_index, trial_index, klass: int, seed: int):
     big = xp.nonzero(lam >= 10.0)
     if big[0].size:
         lb = lam[big]
-        pb, tb = pass_index[big], trial_index[big]
+        pb, tb = row_index[big], trial_index[big]
         slam, loglam = xp.sqrt(lb), xp.log(lb)
         b = 0.931 + 2.53 * slam
         a = -0.059 + 0.02483 * b
@@ -187,20 +190,80 @@ def poisson(lam, pass_index, trial_index, klass: int, seed: int):
     return out
 
 
-def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int):
-    """Outputs (n_trials, n_passes, N_OUT) of trials ``first_trial ...`` of passes ``first_pass ...``.
+class _Arm:
+    """Gaussian drivers of one downlink, AR(1) across steps (twin of ``qmc_arm``/``qmc_advance``)."""
+
+    def __init__(self, pass_index, offset, trial_index, shape, flags, prm, seed, xp):
+        self.pass_index, self.offset, self.trial_index = pass_index, offset, trial_index
+        self.shape, self.flags, self.seed, self.xp = shape, flags, seed, xp
+        self.rho_t, self.rho_p = prm[2], prm[4]
+        self.inn_t, self.inn_p = math.sqrt(1.0 - self.rho_t**2), math.sqrt(1.0 - self.rho_p**2)
+        self.g = None
+
+    def advance(self, s: int) -> None:
+        xp = self.xp
+        if self.flags & (FLAGS["turbulence"] | FLAGS["pointing"]):
+            word = self.offset + xp.uint64(s)
+            z = _normal3(_block(word, self.pass_index, self.trial_index, TAG_STEP, self.seed, xp), xp)
+        else:
+            z = (xp.zeros(self.shape),) * 3
+        if s == 0:
+            self.g = list(z)
+        else:
+            gx, gy, gt = self.g
+            self.g = [self.rho_p * gx + self.inn_p * z[0], self.rho_p * gy + self.inn_p * z[1],
+                      self.rho_t * gt + self.inn_t * z[2]]
+
+
+def _eta(f, clear, arm: _Arm, flags: int, sv_p: float, res_p: float, v_t: float, xp):
+    """Realised transmittance of one step of one downlink (twin of ``qmc_eta``)."""
+    gx, gy, gt = arm.g
+    eta = f[:, 0] * clear
+    expo = 0.0
+    if flags & FLAGS["pointing"]:
+        w2 = f[:, 2] * f[:, 2]
+        sx, sy = f[:, 3], f[:, 4]
+        x0 = f[:, 5] + sx * sv_p * gx
+        y0 = sy * sv_p * gy
+        dx = w2 + 4.0 * (sx * sx * res_p)
+        dy = w2 + 4.0 * (sy * sy * res_p)
+        expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy)
+        eta = eta / xp.sqrt((dx / w2) * (dy / w2))
+    else:
+        eta = eta * f[:, 1]
+    if flags & FLAGS["turbulence"]:
+        s2 = f[:, 6] * v_t
+        expo = expo + (xp.sqrt(s2) * gt - 0.5 * s2)
+    eta = eta * xp.exp(expo)
+    return xp.where(eta < 1.0, eta, 1.0)
+
+
+def _clear(p_clear, pass_index, trial_index, flags, seed, xp):
+    if not flags & FLAGS["weather"]:
+        return xp.ones(trial_index.shape)
+    r = _block(xp.zeros(trial_index.shape, dtype=xp.uint64), pass_index, trial_index, TAG_WEATHER, seed, xp)
+    return xp.where(u01(r[0], r[1]) < p_clear, 1.0, 0.0)
+
+
+def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int, steps_b=None):
+    """Outputs (n_trials, n_rows, N_OUT) of trials ``first_trial ...`` of rows ``first_pass ...``.
 
     Parameters
     ----------
-    steps : array (n_passes, n_steps, len(STEP_COLUMNS))
-        Per-step inputs of the chunk's passes (:func:`qsat.montecarlo.inputs.build_inputs`).
-    passes : array (n_passes, len(PASS_COLUMNS))
+    steps : array (n_rows, n_steps, len(STEP_COLUMNS))
+        Per-step inputs of the chunk's rows — passes, or pass A of each pair of passes for
+        dual-downlink BBM92 (:func:`qsat.montecarlo.inputs.build_inputs`).
+    passes : array (n_rows, len(PASS_COLUMNS))
+        Per-row inputs: clear-sky probabilities, steps, and the pass indices and step offsets
+        that key the fades and the weather.
     params : array (len(PARAMS),)
     n_trials, first_trial, first_pass : int
-        The chunk: trials ``first_trial + t`` and passes ``first_pass + j`` (global indices,
-        which key the random numbers).
+        The chunk: trials ``first_trial + t`` and rows ``first_pass + j`` (global indices,
+        which key the random numbers of the counts).
     seed : int
         64-bit seed.
+    steps_b : array like ``steps``, optional
+        Pass B of each pair (dual-downlink BBM92, mode 2).
     """
     seed = check_seed(seed)
     xp = array_namespace(steps)
@@ -211,16 +274,17 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     shape = (n_trials, n_pass)
     u64 = xp.uint64
     trial_index = xp.broadcast_to((xp.arange(n_trials, dtype=u64) + u64(first_trial))[:, None], shape)
-    pass_index = xp.broadcast_to((xp.arange(n_pass, dtype=u64) + u64(first_pass))[None, :], shape)
+    row_index = xp.broadcast_to((xp.arange(n_pass, dtype=u64) + u64(first_pass))[None, :], shape)
     flags = int(prm[1])
-    bbm92 = prm[0] != 0.0
+    mode = int(prm[0])
 
-    clear = xp.ones(shape)
-    if flags & FLAGS["weather"]:
-        r = _block(xp.zeros(shape, dtype=u64), pass_index, trial_index, TAG_WEATHER, seed, xp)
-        clear = xp.where(u01(r[0], r[1]) < passes[None, :, 0], 1.0, 0.0)
-    rho_t, v_t, rho_p, v_p = prm[2], prm[3], prm[4], prm[5]
-    inn_t, inn_p = math.sqrt(1.0 - rho_t * rho_t), math.sqrt(1.0 - rho_p * rho_p)
+    def column(k):
+        return xp.broadcast_to(passes[:, k].astype(u64)[None, :], shape)
+
+    pass_a, pass_b = column(2), column(4)
+    clear = _clear(passes[None, :, 0], pass_a, trial_index, flags, seed, xp)
+    clear_b = _clear(passes[None, :, 6], pass_b, trial_index, flags, seed, xp) if mode == 2 else xp.ones(shape)
+    v_t, v_p = prm[3], prm[5]
     sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
     mu, prob = prm[6:9], prm[9:12]
     p_ap, e_int = prm[13], prm[14]
@@ -229,44 +293,21 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     acc = [xp.zeros(shape) for _ in range(6)]
     sum_eta = xp.zeros(shape)
     n_used = xp.zeros(shape)
-    gx = gy = gt = None
+    arm_a = _Arm(pass_a, column(3), trial_index, shape, flags, prm, seed, xp)
+    arm_b = _Arm(pass_b, column(5), trial_index, shape, flags, prm, seed, xp)
     for s in range(min(last, n_step)):
         f = steps[:, s, :]
-        if flags & (FLAGS["turbulence"] | FLAGS["pointing"]):
-            zx, zy, zt = _normal3(_block(xp.full(shape, s, dtype=u64), pass_index, trial_index, TAG_STEP, seed, xp), xp)
-        else:
-            zx = zy = zt = xp.zeros(shape)
-        if s == 0:
-            gx, gy, gt = zx, zy, zt
-        else:
-            gx = rho_p * gx + inn_p * zx
-            gy = rho_p * gy + inn_p * zy
-            gt = rho_t * gt + inn_t * zt
+        arm_a.advance(s)
+        if mode == 2:
+            arm_b.advance(s)
         weight = f[:, 8]
         use = (weight > 0.0)[None, :] & (s < n_steps)
         if not bool(xp.any(use)):
             continue
-        eta = f[:, 0] * clear
-        expo = 0.0
-        if flags & FLAGS["pointing"]:
-            w2 = f[:, 2] * f[:, 2]
-            sx, sy = f[:, 3], f[:, 4]
-            x0 = f[:, 5] + sx * sv_p * gx
-            y0 = sy * sv_p * gy
-            dx = w2 + 4.0 * (sx * sx * res_p)
-            dy = w2 + 4.0 * (sy * sy * res_p)
-            expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy)
-            eta = eta / xp.sqrt((dx / w2) * (dy / w2))
-        else:
-            eta = eta * f[:, 1]
-        if flags & FLAGS["turbulence"]:
-            s2 = f[:, 6] * v_t
-            expo = expo + (xp.sqrt(s2) * gt - 0.5 * s2)
-        eta = eta * xp.exp(expo)
-        eta = xp.where(eta < 1.0, eta, 1.0)
+        eta = _eta(f, clear, arm_a, flags, sv_p, res_p, v_t, xp)
         sum_eta = xp.where(use, sum_eta + eta, sum_eta)
         n_used = xp.where(use, n_used + 1.0, n_used)
-        if not bbm92:
+        if mode == 0:
             pdc = f[:, 7]
             for k in range(3):
                 x = eta * mu[k]
@@ -277,20 +318,27 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
                 acc[k] = xp.where(use, acc[k] + weight * prob[k] * rk, acc[k])
                 acc[3 + k] = xp.where(use, acc[3 + k] + weight * prob[k] * ek, acc[3 + k])
         else:
-            rate, eta_b = prm[15], prm[18]
+            eta_b, noise_b = prm[18], prm[19]
+            if mode == 2:
+                fb = steps_b[:, s, :]
+                eta_b = _eta(fb, clear_b, arm_b, flags, sv_p, res_p, v_t, xp)
+                noise_b = fb[:, 7]
+            rate = prm[15]
             true_c = rate * eta * eta_b
             sa = rate * eta + f[:, 7]
-            sb = rate * eta_b + prm[19]
+            sb = rate * eta_b + noise_b
             acc[0] = xp.where(use, acc[0] + weight * true_c, acc[0])
             acc[1] = xp.where(use, acc[1] + weight * (sa * sb * prm[16]), acc[1])
 
     sample = bool(flags & FLAGS["counts"])
 
+    tag = TAG_PAIR_COUNTS if mode == 2 else TAG_COUNTS
+
     def count(lam, klass):
-        return poisson(lam, pass_index, trial_index, klass, seed) if sample else lam
+        return poisson(lam, row_index, trial_index, tag + klass, seed) if sample else lam
 
     out = xp.zeros(shape + (N_OUT,))
-    if not bbm92:
+    if mode == 0:
         px = prm[12]
         fx, fz = px * px, (1.0 - px) * (1.0 - px)
         for k in range(3):
@@ -319,7 +367,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         out[..., 3] = te + tc + tu + ae + ac + au
     out[..., OUT_SUM_ETA] = sum_eta
     out[..., OUT_N_USED] = n_used
-    out[..., OUT_CLEAR] = clear
+    out[..., OUT_CLEAR] = clear * clear_b
     return out
 
 

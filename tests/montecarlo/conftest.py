@@ -43,9 +43,14 @@ clear_sky_probability = 0.7
 """
 
 
-def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B", "A", "B")):
-    """geometry, link (with the fading-sampler inputs) and passes of ``n_pass`` passes."""
+def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B", "A", "B"),
+              offsets=(0, 30, 5000, 5010)):
+    """geometry, link (with the fading-sampler inputs) and passes of ``n_pass`` passes.
+
+    One satellite; passes 0 (A) and 1 (B) overlap for 90 s, 2 (A) and 3 (B) for 50 s.
+    """
     valid = np.zeros((n_pass, width), bool)
+    time = np.full((n_pass, width), np.datetime64("NaT"), dtype="datetime64[ns]")
     elev = np.full((n_pass, width), np.nan)
     cols = {k: np.full((n_pass, width), np.nan) for k in
             ("transmittance", "fade_t_static", "fade_w_eq_m", "fade_sigma_x_m", "fade_sigma_y_m", "fade_bias_m",
@@ -53,6 +58,7 @@ def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B
     for i in range(n_pass):
         n = lengths[i]
         valid[i, :n] = True
+        time[i, :n] = T0 + (np.arange(n) + offsets[i]) * np.timedelta64(1, "s")
         x = np.linspace(-1, 1, n)
         elev[i, :n] = 12 + 70 * (1 - x**2)
         w_eq, sx, bias = 20.0 + 10 * x**2, 6.0 + 2 * x**2, 2.0
@@ -71,7 +77,8 @@ def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B
     sats = ["S1"] * n_pass
     coords = {"pass": np.arange(n_pass) + 100, "step": np.arange(width), "satellite": ("pass", np.array(sats)),
               "station": ("pass", np.array(stations[:n_pass]))}
-    geometry = xr.Dataset({"valid": (dims, valid), "elevation_deg": (dims, elev)}, coords=coords,
+    geometry = xr.Dataset({"valid": (dims, valid), "elevation_deg": (dims, elev), "time_utc": (dims, time)},
+                          coords=coords,
                           attrs={"step_s": 1.0})
     link = xr.Dataset({k: (dims, v) for k, v in cols.items()}, coords=coords)
     passes = pd.DataFrame({"pass_id": coords["pass"], "satellite": sats, "station": list(stations[:n_pass]),

@@ -28,6 +28,31 @@ def test_nothing_sampled_reproduces_the_keys_stage(protocol):
     assert np.all(table["secret_key_bits"] > 0)
 
 
+def test_dual_downlink_rows_reproduce_the_keys_stage_entanglement():
+    """BBM92 with both photons downlinked: one row per pair of passes seen at once, as the keys stage pairs them."""
+    protocol = {"protocol": "bbm92", "dual_downlink": True, "pair_rate_hz": 2e7}
+    inputs = make_inputs(protocol, {"sample": []})
+    assert inputs.steps_b is not None and inputs.n_passes == 2
+    assert list(inputs.row_coords["pass_a"][1]) == [100, 102] and list(inputs.row_coords["pass_b"][1]) == [101, 103]
+    assert list(inputs.station) == ["A+B", "A+B"]
+    out = sample_trials(inputs.steps, inputs.passes, inputs.params, 1, 0, 0, 1, steps_b=inputs.steps_b)
+    res = pass_results(out, inputs.protocol, inputs.key_settings)
+    geometry, link, passes = synthetic()
+    ent = compute_keys(geometry, link, passes, protocol_from_dict(protocol),
+                       DetectorConfig(preset="si-spad"))["entanglement"]
+    np.testing.assert_allclose(res["entangled_pairs"][0], ent["entangled_pairs"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(res["sifted_bits"][0], ent["sifted_bits"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(res["secret_key_bits"][0], ent["secret_key_bits"].to_numpy(), rtol=1e-8, atol=1)
+    assert np.all(ent["secret_key_bits"] > 0)
+    # sampled: fades of both downlinks and the counts scatter the pairs around the planning value
+    sampled = make_inputs(protocol, {"sample": ["turbulence", "pointing", "counts"],
+                                     "turbulence_coherence_time": "0.5 s"})
+    pairs = pass_results(sample_trials(sampled.steps, sampled.passes, sampled.params, 300, 0, 0, 5,
+                                       steps_b=sampled.steps_b), "bbm92", sampled.key_settings)["entangled_pairs"]
+    assert np.all(np.abs(np.mean(pairs, axis=0) / ent["entangled_pairs"].to_numpy() - 1) < 0.05)
+    assert np.all(np.std(pairs, axis=0) > np.sqrt(ent["entangled_pairs"].to_numpy()))  # fades add to Poisson
+
+
 def test_sampled_keys_scatter_around_the_planning_key():
     inputs = make_inputs({}, {"sample": ["counts", "turbulence", "pointing"], "turbulence_coherence_time": "0.5 s"})
     res = pass_results(sample_trials(inputs.steps, inputs.passes, inputs.params, 200, 0, 0, 3), inputs.protocol,

@@ -171,3 +171,15 @@ def test_progress_line_shows_counts_and_eta():
     bar.update(2)  # ... for 2 chunks: 6 left at 2 s each
     line = stream.getvalue().strip().splitlines()[-1]
     assert line.startswith("[####......] 4/10 chunks") and "ETA 0:00:12" in line
+
+
+def test_dual_downlink_entanglement_statistics_per_pair_of_passes(two_workers, tmp_path):
+    inputs = make_inputs({"protocol": "bbm92", "dual_downlink": True, "pair_rate_hz": 2e7})
+    kw = dict(trials=40, seed=8, identity=IDENTITY, bins=10, client=two_workers)
+    ds = run_montecarlo(inputs, out=tmp_path / "e.zarr", trial_chunk=7, pass_chunk=1, **kw)
+    again = run_montecarlo(inputs, trial_chunk=40, pass_chunk=2, **kw)
+    assert list(ds["pass_a"].values) == [100, 102] and list(ds["pass_b"].values) == [101, 103]
+    for name in ("pass_entangled_pairs_histogram", "budget_entangled_pairs_quantile", "pass_secret_key_bits_mean"):
+        assert name in ds
+        np.testing.assert_array_equal(ds[name].values, again[name].values)
+    assert int(ds["pass_entangled_pairs_histogram"].sum("bin")[0]) == 40

@@ -38,14 +38,23 @@ def _one_step(n_pass=1, **cols):
     defaults.update(cols)
     for k, v in defaults.items():
         steps[:, 0, STEP_COLUMNS.index(k)] = v
-    passes = np.tile([1.0, 1.0], (n_pass, 1))
-    return steps, passes
+    return steps, _rows(np.ones(n_pass), np.ones(n_pass))
+
+
+def _rows(p_clear, n_steps):
+    """Per-row inputs of single passes 0, 1, ... (PASS_COLUMNS)."""
+    n = len(p_clear)
+    return np.stack([p_clear, n_steps, np.arange(n, dtype=float), np.zeros(n), np.zeros(n), np.zeros(n),
+                     np.ones(n)], axis=-1)
 
 
 def test_layout_matches_header():
     header = (kernels_dir() / "montecarlo.cuh").read_text()
     defined = {k: int(v) for k, v in re.findall(r"#define QMC_(\w+) (\d+)\s", header)}
     assert defined["N_STEP_COLS"] == len(STEP_COLUMNS) and defined["N_PASS_COLS"] == len(PASS_COLUMNS)
+    assert [defined[k] for k in ("P_CLEAR", "N_STEPS", "PASS_A", "OFFSET_A", "PASS_B", "OFFSET_B", "P_CLEAR_B")] == [
+        PASS_COLUMNS.index(k) for k in ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b",
+                                         "offset_b", "clear_sky_probability_b")]
     assert defined["N_PARAMS"] == len(PARAMS) and defined["N_OUT"] == N_OUT
     assert (defined["OUT_SUM_ETA"], defined["OUT_N_USED"], defined["OUT_CLEAR"]) == (OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR)
     assert [defined["ETA"], defined["WEIGHT"], defined["NOISE"]] == [STEP_COLUMNS.index(c) for c in ("eta_static", "weight", "noise")]
@@ -56,16 +65,21 @@ def test_layout_matches_header():
         FLAGS[k] for k in ("weather", "turbulence", "pointing", "counts")]
 
 
-@pytest.mark.parametrize("protocol", ["decoy-bb84", "bbm92"])
+PROTOCOLS = {"decoy-bb84": {}, "bbm92": {"protocol": "bbm92", "dual_downlink": False},
+             "bbm92-dual": {"protocol": "bbm92", "dual_downlink": True}}
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("sampled", [["weather", "turbulence", "pointing", "counts"], ["counts"], []])
 def test_host_kernel_matches_twin(protocol, sampled):
-    proto = {"protocol": protocol, "dual_downlink": False} if protocol == "bbm92" else {}
-    inputs = make_inputs(proto, {"sample": sampled, "clear_sky_probability": 0.6,
-                                 "turbulence_coherence_time": "0.3 s", "pointing_coherence_time": "3 s"})
-    args = (inputs.steps[1:], inputs.passes[1:], inputs.params, 24, 1000, 1, 2**64 - 12345)
-    twin = sample_trials(*args)
-    host = sample_trials_kernel(*args)
-    assert twin.shape == host.shape == (24, 3, N_OUT)
+    inputs = make_inputs(PROTOCOLS[protocol], {"sample": sampled, "clear_sky_probability": 0.6,
+                                               "turbulence_coherence_time": "0.3 s", "pointing_coherence_time": "3 s"})
+    rows = slice(1, None) if inputs.steps_b is None else slice(None)
+    steps_b = None if inputs.steps_b is None else inputs.steps_b[rows]
+    args = (inputs.steps[rows], inputs.passes[rows], inputs.params, 24, 1000, rows.start or 0, 2**64 - 12345)
+    twin = sample_trials(*args, steps_b=steps_b)
+    host = sample_trials_kernel(*args, steps_b=steps_b)
+    assert twin.shape == host.shape == (24, 3 if inputs.steps_b is None else 2, N_OUT)
     counts = slice(0, 12)
     if "counts" in sampled:
         assert np.array_equal(twin[..., counts], host[..., counts])
@@ -144,7 +158,7 @@ def test_lognormal_turbulence_law_and_ar1_correlation():
     steps[0, :, STEP_COLUMNS.index("pointing_mean")] = 1.0
     steps[0, :, STEP_COLUMNS.index("w_eq_m")] = 1.0
     steps[0, :, STEP_COLUMNS.index("sigma_ln2")] = s2
-    passes = np.array([[1.0, 2.0]])
+    passes = _rows(np.ones(1), np.array([2.0]))
     first, second = steps.copy(), steps.copy()
     first[0, 0, -1], second[0, 1, -1] = 1.0, 1.0  # the same draws, one step counted at a time
     n = 20000
