@@ -104,7 +104,8 @@ def _run(args, scenario, client) -> int:
                         provenance=provenance, store_counts=mc.store_counts,
                         write_on_workers=args.write_on_workers)
     q = ds["budget_secret_key_bits_quantile"].values
-    print(f"wrote {args.out}: {trials} trials x {inputs.n_passes} passes; secret key over all passes "
+    rows = "pairs of passes" if inputs.steps_b is not None else "passes"
+    print(f"wrote {args.out}: {trials} trials x {inputs.n_passes} {rows}; secret key over all passes "
           f"P5 {q[0]:.4g}, P50 {q[1]:.4g}, P95 {q[2]:.4g} bits (mean {float(ds['budget_secret_key_bits_mean']):.4g})",
           file=sys.stdout)
     return 0
