@@ -118,7 +118,7 @@ def _store_arrays(store: str, names: tuple, token: str) -> dict:
 class Checkpoint:
     """The Zarr store of a run: per-trial samples, chunk marks, identity; statistics at the end."""
 
-    def __init__(self, path: Path, identity: dict, resume: bool, echo=print):
+    def __init__(self, path: Path, identity: dict, resume: bool):
         import zarr
 
         self.path = Path(path)
@@ -336,7 +336,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
                     trial_chunk=min(trial_chunk, trials), pass_chunk=min(pass_chunk, n_pass))
     checkpoint = None
     if out is not None:
-        checkpoint = Checkpoint(Path(out), identity, resume, echo)
+        checkpoint = Checkpoint(Path(out), identity, resume)
         if checkpoint.resumed:
             echo(f"qsat: resuming {out} (session {checkpoint.session})")
         identity = checkpoint.identity
