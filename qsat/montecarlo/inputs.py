@@ -42,6 +42,7 @@ class MonteCarloInputs:
     notes: list[str] = field(default_factory=list)
     steps_b: np.ndarray | None = None  # dual-downlink BBM92: pass B of each row (a pair of passes)
     row_coords: dict = field(default_factory=dict)  # extra coordinates of the rows (pass_a, pass_b)
+    month: np.ndarray | None = None  # "YYYY-MM" of each row's (pass A's) rise, for monthly budgets
 
     @property
     def n_passes(self) -> int:
@@ -168,11 +169,17 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     satellite = (np.asarray([str(s) for s in passes_table["satellite"]]) if "satellite" in passes_table
                  else np.full(n_pass, ""))
     steps_b, row_coords = None, {}
+    month = None
+    if "rise_utc" in passes_table:
+        import pandas as pd
+
+        month = pd.to_datetime(passes_table["rise_utc"], utc=True).dt.strftime("%Y-%m").to_numpy().astype(str)
     if mode == MODES["bbm92-dual"]:
         steps, steps_b, passes, row_coords = _pairs(geometry, passes_table, valid, steps, p_clear, step_s,
                                                     pass_id, station)
         pass_id, station = np.arange(len(passes)), row_coords.pop("station_pair")
         satellite = satellite[passes[:, 2].astype(int)]
+        month = month[passes[:, 2].astype(int)] if month is not None else None
     else:
         zero = np.zeros(n_pass)
         passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64), np.arange(n_pass, dtype=np.float64),
@@ -203,7 +210,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     return MonteCarloInputs(steps=steps, passes=passes, params=params, protocol=cfg.protocol,
                             key_settings=key_settings, pass_id=pass_id, station=station, satellite=satellite,
                             step_s=step_s, sampled=tuple(mc.sample), notes=notes, steps_b=steps_b,
-                            row_coords=row_coords)
+                            row_coords=row_coords, month=month)
 
 
 def _pairs(geometry, passes_table, valid, steps, p_clear, step_s, pass_id, station):

@@ -130,14 +130,17 @@ _PER_PASS = (("pass_secret_key_bits", "secret_key_bits", True), ("pass_sifted_bi
 _BLOCK_BYTES = 1 << 27
 
 
-def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -> xr.Dataset:
+def statistics(samples, pass_id, station, satellite, protocol: str, bins: int, month=None) -> xr.Dataset:
     """The result Dataset from the complete per-trial results.
 
     ``samples`` maps each name of :data:`RESULTS` to an (n_trials, n_passes) array, or is a
     function ``read(name, first_pass, stop_pass)`` returning those columns (a checkpoint
     store). Passes are read in blocks of about 128 MiB per variable, twice (ranges and
     budgets, then per-pass statistics), so memory does not grow with the number of passes.
-    Budgets sum integer-valued keys, exact in float64 below 2^53 bits in any order.
+    Budgets sum integer-valued keys, exact in float64 below 2^53 bits in any order. With
+    ``month`` (a "YYYY-MM" label per pass, e.g. of its rise) budgets are also given per calendar
+    month, and the worst month of each trial (the smallest monthly budget among the months
+    with passes) is described over trials.
     """
     source = samples if callable(samples) else (lambda name, a, b: to_numpy(samples[name])[:, a:b])
 
@@ -154,6 +157,9 @@ def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -
 
     budget, pairs_budget = np.zeros(n_trials), np.zeros(n_trials)
     per_station = np.zeros((n_trials, len(names)))
+    months = np.array(sorted(set(np.asarray(month).astype(str).tolist())) if month is not None else [], dtype=str)
+    month = np.asarray(month).astype(str) if month is not None else None
+    per_month = np.zeros((n_trials, len(months)))
     ranges = {var: (math.inf, -math.inf) for var, _, hist in per_pass if hist}
     failed = 0
     for a, b in blocks:
@@ -162,6 +168,8 @@ def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -
         budget += np.sum(key, axis=1)
         for k, s in enumerate(names):
             per_station[:, k] += np.sum(key[:, station[a:b] == s], axis=1)
+        for k, m in enumerate(months):
+            per_month[:, k] += np.sum(key[:, month[a:b] == m], axis=1)
         for var, result, hist in per_pass:
             if hist:
                 values = key if result == "secret_key_bits" else read(result, a, b)
@@ -186,6 +194,11 @@ def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -
     budget_vars("budget_secret_key_bits", budget, (), "bit", "secret key over all passes of the scenario (per trial)")
     budget_vars("station_budget_secret_key_bits", per_station, ("station_name",), "bit",
                 "secret key over each station's passes (per trial)")
+    if len(months):
+        budget_vars("month_budget_secret_key_bits", per_month, ("month",), "bit",
+                    "secret key over the passes of each calendar month (per trial)")
+        budget_vars("worst_month_budget_secret_key_bits", np.min(per_month, axis=1), (), "bit",
+                    "smallest monthly secret key of the trial, over the months with passes")
     if protocol == "bbm92":
         budget_vars("budget_entangled_pairs", pairs_budget, (), "count",
                     "entangled pairs over all passes of the scenario (per trial)")
@@ -193,6 +206,8 @@ def statistics(samples, pass_id, station, satellite, protocol: str, bins: int) -
               "satellite": ("pass", np.asarray(satellite).astype(str)),
               "quantile": np.asarray(QUANTILES), "station_name": names,
               "bin": np.arange(bins), "bin_edge": np.arange(bins + 1)}
+    if len(months):
+        coords["month"] = months
     ds = xr.Dataset(data, coords=coords)
     ds.attrs["failed_samples"] = failed
     return ds

@@ -358,7 +358,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
                  scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo,
                  identity["store_counts"], store)
     samples = checkpoint.read if checkpoint is not None else memory
-    ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins)
+    ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins, inputs.month)
     ds = ds.assign_coords(inputs.row_coords)  # dual-downlink BBM92: the passes of each row's pair
     attrs = {"title": "qsat Monte Carlo: per-pass key and budget statistics over trials",
              "seed": str(seed), "trials": trials, "backend": backend, "engine": engine,

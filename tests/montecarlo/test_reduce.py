@@ -79,7 +79,8 @@ def test_statistics_are_order_statistics_and_histograms_count_every_trial(monkey
     samples = {"secret_key_bits": key, "sifted_bits": key * 10, "qber": rng.uniform(0, 0.1, key.shape),
                "mean_transmittance": rng.uniform(0, 1e-3, key.shape), "clear": (key > 300).astype(float),
                "entangled_pairs": key * 3, "errors": key}
-    ds = statistics(samples, [5, 6, 7], ["A", "B", "A"], ["S", "S", "S"], "bbm92", bins=7)
+    ds = statistics(samples, [5, 6, 7], ["A", "B", "A"], ["S", "S", "S"], "bbm92", bins=7,
+                    month=["2024-03", "2024-03", "2024-04"])
     np.testing.assert_array_equal(ds["pass_secret_key_bits_quantile"].values, np.quantile(key, QUANTILES, axis=0))
     np.testing.assert_array_equal(ds["pass_secret_key_bits_mean"].values, key.mean(axis=0))
     assert np.all(ds["pass_secret_key_bits_histogram"].sum("bin").values == n_trials)
@@ -92,13 +93,19 @@ def test_statistics_are_order_statistics_and_histograms_count_every_trial(monkey
     np.testing.assert_array_equal(a, np.quantile(key[:, 0] + key[:, 2], QUANTILES))
     assert "pass_entangled_pairs_histogram" in ds and "budget_entangled_pairs_quantile" in ds
     np.testing.assert_array_equal(ds["pass_clear_fraction"].values, (key > 300).mean(axis=0))
+    march, april = key[:, 0] + key[:, 1], key[:, 2]
+    assert list(ds["month"].values) == ["2024-03", "2024-04"]
+    np.testing.assert_array_equal(ds["month_budget_secret_key_bits_quantile"].sel(month="2024-04").values,
+                                  np.quantile(april, QUANTILES))
+    np.testing.assert_array_equal(ds["worst_month_budget_secret_key_bits_quantile"].values,
+                                  np.quantile(np.minimum(march, april), QUANTILES))
     assert list(ds["pass"].values) == [5, 6, 7] and ds["pass_secret_key_bits_mean"].attrs["units"] == "bit"
     # reading one pass at a time (as from a large store) gives the same Dataset
     import qsat.montecarlo.reduce as reduce
 
     monkeypatch.setattr(reduce, "_BLOCK_BYTES", 8 * n_trials)
     blockwise = statistics(lambda name, a, b: samples[name][:, a:b], [5, 6, 7], ["A", "B", "A"], ["S", "S", "S"],
-                           "bbm92", bins=7)
+                           "bbm92", bins=7, month=["2024-03", "2024-03", "2024-04"])
     assert blockwise.identical(ds)
 
 
