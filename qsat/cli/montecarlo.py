@@ -51,6 +51,9 @@ def main(args) -> int:
         check_trials(args.trials)
     if args.seed is not None:
         check_seed(args.seed, "--seed")
+    for name in ("trial_chunk", "pass_chunk"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise QsatInputError(f"--{name.replace('_', '-')}", getattr(args, name), "a positive whole number")
     if args.workers is not None and args.workers < 1:
         raise QsatInputError("--workers", args.workers, "a positive number of worker processes")
     if args.connect_timeout is not None and not args.connect_timeout > 0:
@@ -98,7 +101,8 @@ def _run(args, scenario, client) -> int:
         print(f"qsat: attached to {args.scheduler}" + (f"; Dask dashboard at {link}" if link else ""), file=sys.stderr)
     ds = run_montecarlo(inputs, trials=trials, seed=seed, out=args.out, resume=args.resume, client=client,
                         identity={"scenario_sha256": scenario.digest(), "scenario_name": scenario.name},
-                        trial_chunk=args.trial_chunk or mc.trial_chunk, pass_chunk=args.pass_chunk or mc.pass_chunk,
+                        trial_chunk=mc.trial_chunk if args.trial_chunk is None else args.trial_chunk,
+                        pass_chunk=mc.pass_chunk if args.pass_chunk is None else args.pass_chunk,
                         backend=backend, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
                         connect_timeout=args.connect_timeout, bins=mc.histogram_bins, progress=args.progress,
                         provenance=provenance, store_counts=mc.store_counts,

@@ -92,7 +92,8 @@ def test_client_killed_mid_run_resumes_without_recomputing_finished_chunks(scena
 def test_bad_input_fails_fast_with_the_field(scenario_file, tmp_path, capsys):
     out = str(tmp_path / "x.zarr")
     for args, field in ((["--trials", "0"], "--trials"), (["--trials", "-3"], "--trials"),
-                        (["--seed", "-1"], "--seed"), (["--seed", str(2**64)], "--seed")):
+                        (["--seed", "-1"], "--seed"), (["--seed", str(2**64)], "--seed"),
+                        (["--trial-chunk", "0"], "--trial-chunk")):
         assert main(["montecarlo", str(scenario_file), "--out", out] + args) == 2
         assert f"qsat: error: {field}:" in capsys.readouterr().err
     t0 = time.monotonic()

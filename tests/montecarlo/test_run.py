@@ -146,6 +146,12 @@ def test_bad_trials(mc_inputs, trials):
         run_montecarlo(mc_inputs, trials=trials, seed=1)
 
 
+@pytest.mark.parametrize("field, value", [("trial_chunk", 0), ("pass_chunk", -2)])
+def test_bad_chunks(mc_inputs, field, value):
+    with pytest.raises(QsatInputError, match=f"--{field.replace('_', '-')}"):
+        run_montecarlo(mc_inputs, trials=10, seed=1, **{field: value})
+
+
 @pytest.mark.parametrize("seed", [-1, 2**64, 1.5])
 def test_bad_seed(mc_inputs, seed):
     with pytest.raises(QsatInputError, match="--seed"):
