@@ -364,8 +364,11 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
                  "link_generated_bits_total", "pair_delivered_bits_monthly", "pair_delivered_bits_yearly",
                  "pair_delivered_bits_total", "pair_unmet_bits_total",
                  "pair_capacity_bits"):
-        qv = ds[name].quantile(q, dim="trial").drop_vars("quantile", errors="ignore")
-        ds[name + "_quantiles"] = (("quantile",) + ds[name].dims[1:], qv.values,
+        if ds[name].size:
+            qv = ds[name].quantile(q, dim="trial").drop_vars("quantile", errors="ignore").values
+        else:  # no pairs or stations: xarray cannot take quantiles of an empty array
+            qv = np.zeros((len(q),) + ds[name].shape[1:])
+        ds[name + "_quantiles"] = (("quantile",) + ds[name].dims[1:], qv,
                                    {**ds[name].attrs, "long_name": ds[name].attrs["long_name"] + " (P5/P50/P95 over trials)"})
     # dual-downlink entangled pairs per station pair and day
     if row_b is not None and n_items:

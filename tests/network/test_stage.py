@@ -132,3 +132,11 @@ def test_node_named_like_a_satellite_is_an_error(passes_3days, stations, start):
 
     with pytest.raises(QsatInputError, match=r"network.nodes\[4\].name: Micius"):
         _budget(passes_3days, stations, start, nodes=NET["nodes"] + [{"name": "Micius"}])
+
+
+def test_weather_without_demands_gives_empty_pair_quantiles(passes_3days, stations, start):
+    """Regression: quantiles over an empty pair dimension used to raise inside xarray."""
+    weather = {"trials": 5, "clear_sky": {"Xinglong": [0.5] * 12, "Nanshan": [0.5] * 12, "Graz": [0.5] * 12}}
+    ds, _, _ = _budget(passes_3days, stations, start, weather=weather, demands=[])
+    assert ds["pair_delivered_bits_total_quantiles"].shape == (3, 0)
+    assert np.isfinite(ds["station_key_bits_total_quantiles"].values).all()
