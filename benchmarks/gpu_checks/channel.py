@@ -23,24 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 STEP_BYTES = 4 * 8 + 1 + 22 * 8
 SAMPLE_BYTES = 8
 
-
-def _bandwidth(cupy):
-    a = cupy.empty(1 << 27, dtype=cupy.float64)
-    b = cupy.empty_like(a)
-    best = 1e9
-    for _ in range(3):
-        s, e = cupy.cuda.Event(), cupy.cuda.Event()
-        s.record()
-        cupy.copyto(b, a)
-        e.record()
-        e.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
-    return 2 * a.nbytes / best
 
 
 def _timed(cupy, fn, repeat=3):
@@ -76,7 +67,7 @@ def run(budget_s: float) -> dict:
 
     t_start = time.perf_counter()
     out: dict = {}
-    bw = _bandwidth(cp)
+    bw = measured_bandwidth_bytes_s()
     out["copy_bandwidth_bytes_s"] = bw
     p = _params()
 

@@ -16,21 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+
+
 BYTES_PER_PAIR = 3 * 8 + 3 * 8 + 8 + 8 + 8 + 5 * 8  # r, v, theta, row, sta in; 5 doubles out
 
-
-def _bandwidth(cupy):
-    a = cupy.empty(1 << 27, dtype=cupy.float64)
-    b = cupy.empty_like(a)
-    best = 1e9
-    for _ in range(3):
-        s, e = cupy.cuda.Event(), cupy.cuda.Event()
-        s.record()
-        cupy.copyto(b, a)
-        e.record()
-        e.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
-    return 2 * a.nbytes / best
 
 
 def run(budget_s: float) -> dict:
@@ -56,7 +47,7 @@ def run(budget_s: float) -> dict:
         res = topocentric_pairs_kernel(r, v, theta, 7.29e-5, row, sta, st, latlon)
         cupy.cuda.Device().synchronize()
         best = min(best, time.perf_counter() - t)
-    bw = _bandwidth(cupy)
+    bw = measured_bandwidth_bytes_s()
     rate = n / best
     out.update(geometry_pairs_per_s=rate, bytes_per_pair=BYTES_PER_PAIR, bandwidth_bytes_s=bw,
                geometry_roofline_pairs_per_s=bw / BYTES_PER_PAIR,

@@ -22,21 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _bandwidth(cupy, n_bytes=1 << 29):
-    a = cupy.empty(n_bytes // 8, dtype=cupy.float64)
-    b = cupy.empty_like(a)
-    best = float("inf")
-    for _ in range(3):
-        s, e = cupy.cuda.Event(), cupy.cuda.Event()
-        s.record()
-        cupy.copyto(b, a)
-        e.record()
-        e.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
-    return 2 * a.nbytes / best
 
 
 def _counts(cupy) -> dict:
@@ -56,7 +47,7 @@ def _counts(cupy) -> dict:
         best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
     m = 1 << 18
     twin = sample_poisson(cupy.asnumpy(lam[:m]), seed=1, stream=0, tag=2)
-    bw = _bandwidth(cupy)
+    bw = measured_bandwidth_bytes_s()
     return {"samples": n, "seconds": best, "samples_per_s": n / best,
             "fraction_of_copy_bandwidth": (16 * n / best) / bw, "copy_bandwidth_bytes_s": bw,
             "mismatches_vs_twin_first_2^18": int(np.count_nonzero(cupy.asnumpy(out[:m]) != twin))}

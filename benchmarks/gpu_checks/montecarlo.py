@@ -36,6 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -81,11 +85,6 @@ def fp64_flops_per_s(cupy) -> float:
     return n * iters * 8 * 2 / t
 
 
-def copy_bandwidth(cupy) -> float:
-    a = cupy.empty(1 << 27, dtype=cupy.float64)
-    b = cupy.empty_like(a)
-    return 2 * a.nbytes / _timed(cupy, lambda: cupy.copyto(b, a))
-
 
 def run(budget_s: float) -> dict:
     import cupy
@@ -106,7 +105,7 @@ def run(budget_s: float) -> dict:
     out["fused_seconds"] = t
     out["fp64_flops_per_s"] = fp64_flops_per_s(cupy)
     out["fraction_of_fp64_roofline"] = out["fused_samples_per_s"] * FLOPS_PER_SAMPLE / out["fp64_flops_per_s"]
-    out["copy_bandwidth_bytes_s"] = copy_bandwidth(cupy)
+    out["copy_bandwidth_bytes_s"] = measured_bandwidth_bytes_s()
     out["dram_bytes_per_sample"] = (DRAM_BYTES_PER_ELEMENT * trials * n_pass + inputs.steps.nbytes) / samples
     out["fraction_of_memory_roofline"] = (out["fused_samples_per_s"] * out["dram_bytes_per_sample"]
                                           / out["copy_bandwidth_bytes_s"])

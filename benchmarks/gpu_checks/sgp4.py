@@ -24,6 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ((10_000, 1_440, 60.0), (1_000, 86_400, 1.0))
 FP64_OPS_PER_PROPAGATION = 1_500  # issue 3's estimate; see module docstring
@@ -82,15 +86,6 @@ def fp64_flops() -> float:
     return 2.0 * 8 * iters * blocks * threads / best
 
 
-def copy_bandwidth_bytes_s(n_bytes: int = 1 << 30) -> float:
-    """Device-to-device copy bandwidth (read + write), best of 3."""
-    import cupy
-
-    a = cupy.zeros(n_bytes // 8, dtype=cupy.float64)
-    b = cupy.empty_like(a)
-    best = min(_gpu_seconds(lambda: cupy.copyto(b, a), 3, float("inf")))
-    return 2 * a.nbytes / best
-
 
 def run(budget_s: float) -> dict:
     import cupy
@@ -102,7 +97,7 @@ def run(budget_s: float) -> dict:
     from sgp4.api import SatrecArray
 
     flops = fp64_flops()
-    bandwidth = copy_bandwidth_bytes_s()
+    bandwidth = measured_bandwidth_bytes_s()
     ceiling = min(flops / FP64_OPS_PER_PROPAGATION, bandwidth / BYTES_WRITTEN_PER_PROPAGATION)
     result = {
         "fp64_flops_measured": flops,
