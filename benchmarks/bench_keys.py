@@ -8,7 +8,7 @@ on the counts of :mod:`qsat.detection.wcp`) over the same box and parametrisatio
   on -ℓ, counts summed over the pass's steps at every evaluation (the straightforward way);
 * qsat: :func:`qsat.protocols.optimize.optimize_decoy_bb84` on all passes at once.
 
-Passes: SatQuMA's example loss table (tests/data) under excess losses 0-15 dB and
+Passes: SatQuMA's example loss table (ephemerides/reference) under excess losses 0-15 dB and
 elevation masks 10-30 degrees. The baseline runs on a subset (``--baseline-passes``)
 and is compared per pass. Writes benchmarks/results/keys_cpu.json.
 
@@ -56,7 +56,7 @@ INITIAL = (0.76, [0.79, 0.17, 0.0], [0.75, 0.175, 0.075])
 def make_passes(n: int, xp=np):
     from qsat.protocols.losstable import read_loss_table
 
-    t = read_loss_table(ROOT / "tests" / "data" / "satquma_FS_loss_XI0.csv")
+    t = read_loss_table(ROOT / "ephemerides" / "reference" / "satquma_FS_loss_XI0.csv")
     rng = np.random.default_rng(7)
     loss = rng.uniform(0.0, 15.0, n)
     mask = rng.uniform(10.0, 30.0, n)

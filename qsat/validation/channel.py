@@ -162,7 +162,7 @@ def _():
     return _micius(1200e3)["loss_pointing_db"]
 
 
-# Digitised curve (tests/data/micius2017_link_loss_vs_range.csv; QNET digitisation of Liao et al. Fig. 3)
+# Digitised curve (ephemerides/reference/micius2017_link_loss_vs_range.csv; QNET digitisation of Liao et al. Fig. 3)
 _CURVE_645_DB, _CURVE_1200_DB = 29.754, 40.340
 
 

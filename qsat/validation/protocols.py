@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._paths import ephemerides_dir
 from . import case
 
-_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+_DATA = ephemerides_dir() / "reference"
 
 # --- SatQuMA (independent implementation, Sidhu et al., npj QI 8, 18 (2022)) -------------------
 _SATQUMA_SRC = "SatQuMA output, cnqo-qcomms/SatQuMA out_Pec_0_QBERI_0_1.0GHz.csv (commit 93ab73a)"
@@ -35,7 +36,7 @@ def _data_file(name: str) -> Path:
     if not path.is_file():
         from . import Gap
 
-        raise Gap(f"tests/data/{name} not present (qsat installed without its tests)")
+        raise Gap(f"ephemerides/reference/{name} missing from this installation")
     return path
 
 

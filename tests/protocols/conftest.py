@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "ephemerides" / "reference"
 
 
 @pytest.fixture
