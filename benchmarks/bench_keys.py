@@ -19,31 +19,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
+import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import _common  # noqa: E402  (machine facts shared by the CPU benchmarks)
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import scipy
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "backend": "numpy",
-            "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {**_common.machine(), "scipy": scipy.__version__}
 
 
 FIXED = dict(afterpulse_probability=1e-3, intrinsic_qber=0.005, eps_sec=1e-9, eps_cor=1e-15,
