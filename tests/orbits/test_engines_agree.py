@@ -123,27 +123,26 @@ def test_elevation_against_astropy(both):
     assert np.abs(altaz.distance.to_value(u.m) - rng).max() < 30.0
 
 
+def _assert_mode_matches(fast, mode, tolerances):
+    """The batched engine in compute ``mode`` finds the same passes and geometry as the NumPy path."""
+    scenario = loads(iss_two_stations(duration="2 d", step="1 s", mask=10))
+    other = compute_passes(scenario, mode=mode)
+    assert len(other.passes) == len(fast.passes)
+    for col in ("rise_utc", "culmination_utc", "set_utc"):
+        assert np.abs(_seconds(other.passes[col]) - _seconds(fast.passes[col])).max() < 0.01
+    v = fast.geometry.valid.values
+    for name, tol in tolerances:
+        assert np.abs(other.geometry[name].values[v] - fast.geometry[name].values[v]).max() < tol, name
+
+
 def test_kernel_pipeline_on_the_host_matches(both):
     """The CUDA SGP4 + geometry kernels, built for the CPU, drive the same engine to the same passes."""
-    fast, _ = both
-    scenario = loads(iss_two_stations(duration="2 d", step="1 s", mask=10))
-    host = compute_passes(scenario, mode="host")
-    assert len(host.passes) == len(fast.passes)
-    for col in ("rise_utc", "culmination_utc", "set_utc"):
-        assert np.abs(_seconds(host.passes[col]) - _seconds(fast.passes[col])).max() < 0.01
-    v = fast.geometry.valid.values
-    for name, tol in (("elevation_deg", 1e-7), ("slant_range_m", 1e-3), ("range_rate_m_s", 1e-6)):
-        assert np.abs(host.geometry[name].values[v] - fast.geometry[name].values[v]).max() < tol, name
+    _assert_mode_matches(both[0], "host",
+                         (("elevation_deg", 1e-7), ("slant_range_m", 1e-3), ("range_rate_m_s", 1e-6)))
 
 
 @pytest.mark.gpu
 def test_gpu_pipeline_matches(both):
-    fast, _ = both
-    scenario = loads(iss_two_stations(duration="2 d", step="1 s", mask=10))
-    gpu = compute_passes(scenario, mode="cupy")
-    assert len(gpu.passes) == len(fast.passes)
-    for col in ("rise_utc", "culmination_utc", "set_utc"):
-        assert np.abs(_seconds(gpu.passes[col]) - _seconds(fast.passes[col])).max() < 0.01
-    v = fast.geometry.valid.values
-    for name, tol in (("elevation_deg", 1e-6), ("slant_range_m", 1e-2), ("range_rate_m_s", 1e-5)):
-        assert np.abs(gpu.geometry[name].values[v] - fast.geometry[name].values[v]).max() < tol, name
+    # The GPU contracts multiply-adds (FMA): looser by an order of magnitude than the host build.
+    _assert_mode_matches(both[0], "cupy",
+                         (("elevation_deg", 1e-6), ("slant_range_m", 1e-2), ("range_rate_m_s", 1e-5)))
