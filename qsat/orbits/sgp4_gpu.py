@@ -479,26 +479,22 @@ def _dpper_numpy(c, t, d, ep, inclp, nodep, argpp, mp):
         return c(name)[d]
 
     td = t[d]
-    zm = k("zmos") + zns * td
-    zf = zm + 2.0 * zes * np.sin(zm)
-    sinzf = np.sin(zf)
-    f2 = 0.5 * sinzf * sinzf - 0.25
-    f3 = -0.5 * sinzf * np.cos(zf)
-    ses = k("se2") * f2 + k("se3") * f3
-    sis = k("si2") * f2 + k("si3") * f3
-    sls = k("sl2") * f2 + k("sl3") * f3 + k("sl4") * sinzf
-    sghs = k("sgh2") * f2 + k("sgh3") * f3 + k("sgh4") * sinzf
-    shs = k("sh2") * f2 + k("sh3") * f3
-    zm = k("zmol") + znl * td
-    zf = zm + 2.0 * zel * np.sin(zm)
-    sinzf = np.sin(zf)
-    f2 = 0.5 * sinzf * sinzf - 0.25
-    f3 = -0.5 * sinzf * np.cos(zf)
-    sel = k("ee2") * f2 + k("e3") * f3
-    sil = k("xi2") * f2 + k("xi3") * f3
-    sll = k("xl2") * f2 + k("xl3") * f3 + k("xl4") * sinzf
-    sghl = k("xgh2") * f2 + k("xgh3") * f3 + k("xgh4") * sinzf
-    shll = k("xh2") * f2 + k("xh3") * f3
+
+    def periodics(zmo, zn, ze, e2, e3, i2, i3, l2, l3, l4, gh2, gh3, gh4, h2, h3):
+        # One body's long-period terms; solar and lunar differ only in coefficients.
+        zm = k(zmo) + zn * td
+        zf = zm + 2.0 * ze * np.sin(zm)
+        sinzf = np.sin(zf)
+        f2 = 0.5 * sinzf * sinzf - 0.25
+        f3 = -0.5 * sinzf * np.cos(zf)
+        return (k(e2) * f2 + k(e3) * f3, k(i2) * f2 + k(i3) * f3,
+                k(l2) * f2 + k(l3) * f3 + k(l4) * sinzf,
+                k(gh2) * f2 + k(gh3) * f3 + k(gh4) * sinzf, k(h2) * f2 + k(h3) * f3)
+
+    ses, sis, sls, sghs, shs = periodics("zmos", zns, zes, "se2", "se3", "si2", "si3", "sl2", "sl3", "sl4",
+                                         "sgh2", "sgh3", "sgh4", "sh2", "sh3")
+    sel, sil, sll, sghl, shll = periodics("zmol", znl, zel, "ee2", "e3", "xi2", "xi3", "xl2", "xl3", "xl4",
+                                          "xgh2", "xgh3", "xgh4", "xh2", "xh3")
     pe = (ses + sel) - k("peo")
     pinc = (sis + sil) - k("pinco")
     pl = (sls + sll) - k("plo")
