@@ -62,19 +62,49 @@ class NodeSpec(Section):
     longitude_deg: float | None = None
 
 
-class FiberSystem(Section):
-    """``[[network.qkd_systems]]``: a fiber decoy-BB84 QKD system (transmitter, receiver, post-processing).
+class OneDecoySource(Section):
+    """``[network.qkd_systems.one_decoy]``: the two intensities of a one-decoy BB84 source.
 
-    ``protocol`` takes the keys of ``[protocol]`` (``docs/keys.md``): source
-    intensities, dark-count probability per pulse per detector, intrinsic QBER,
-    afterpulses, security parameters. The receiver adds ``detector_efficiency``
-    and an internal loss ``receiver_loss_db``.
+    ``mean_photon_numbers`` = [μ1, μ2] with μ1 > μ2 > 0 (signal, decoy; Rusca et al.,
+    APL 112, 171104 (2018)); ``intensity_probabilities`` = [p_μ1, p_μ2], each > 0, sum 1.
+    """
+
+    mean_photon_numbers: list[float] = Field(min_length=2, max_length=2)
+    intensity_probabilities: list[float] = Field(min_length=2, max_length=2)
+
+    @field_validator("mean_photon_numbers")
+    @classmethod
+    def _mu(cls, v):
+        if not all(math.isfinite(x) for x in v) or not v[0] > v[1] > 0.0:
+            raise ValueError("mean photon numbers mu1 > mu2 > 0 (signal, decoy)")
+        return v
+
+    @field_validator("intensity_probabilities")
+    @classmethod
+    def _p(cls, v):
+        if not all(0.0 < x < 1.0 for x in v) or abs(sum(v) - 1.0) > 1e-9:
+            raise ValueError("two probabilities in (0, 1) summing to 1")
+        return v
+
+
+class FiberSystem(Section):
+    """``[[network.qkd_systems]]``: a fiber QKD system (transmitter, receiver, post-processing).
+
+    ``key_protocol`` picks the finite-key analysis: ``decoy-bb84`` (three
+    intensities, Lim et al. 2014; the source is ``protocol``'s) or
+    ``one-decoy-bb84`` (two intensities, no vacuum, Rusca et al. 2018; the source is
+    ``one_decoy``'s). ``protocol`` takes the keys of ``[protocol]`` (``docs/keys.md``):
+    repetition rate, basis probability, dark-count probability per pulse per
+    detector, intrinsic QBER, afterpulses, security parameters, tail bound. The
+    receiver adds ``detector_efficiency`` and an internal loss ``receiver_loss_db``.
     """
 
     name: str = Field(min_length=1)
+    key_protocol: Literal["decoy-bb84", "one-decoy-bb84"] = "decoy-bb84"
     detector_efficiency: Probability = 0.2
     receiver_loss_db: NonNegative_dB = 0.0
     protocol: ProtocolConfig = ProtocolConfig()
+    one_decoy: OneDecoySource | None = None
 
     @field_validator("detector_efficiency")
     @classmethod
@@ -86,7 +116,16 @@ class FiberSystem(Section):
     @model_validator(mode="after")
     def _decoy(self):
         if self.protocol.protocol != "decoy-bb84":
-            raise ValueError("protocol.protocol = 'decoy-bb84' (fiber links use decoy BB84)")
+            raise ValueError("protocol.protocol = 'decoy-bb84' (fiber links run prepare-and-measure BB84)")
+        if self.key_protocol == "one-decoy-bb84":
+            if self.one_decoy is None:
+                raise ValueError("a [one_decoy] table (mean_photon_numbers = [mu1, mu2], "
+                                 "intensity_probabilities = [p1, p2]) for key_protocol = 'one-decoy-bb84'")
+            if self.protocol.optimize:
+                raise ValueError("protocol.optimize = false with key_protocol = 'one-decoy-bb84' "
+                                 "(the source optimiser searches three-intensity settings)")
+        elif self.one_decoy is not None:
+            raise ValueError("no [one_decoy] table unless key_protocol = 'one-decoy-bb84'")
         return self
 
 

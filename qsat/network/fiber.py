@@ -1,13 +1,15 @@
-"""Fiber QKD links: transmittance, decoy-BB84 key rate with finite-key blocks, PLOB bound.
+"""Fiber QKD links: transmittance, decoy-BB84 key rates with finite-key blocks, PLOB bound.
 
 * Fiber transmittance: η_ch = 10^(-(α L + A_extra)/10), α in dB/km, L in km
   (α_dB = −(10/L) log10(P_out/P_in): Agrawal, *Fiber-Optic Communication Systems*,
   4th ed. (2010), Sec. 2.5.1).
 * Detection: η = η_ch · 10^(-A_rx/10) · η_d (receiver internal loss, detector efficiency).
-* Key: the decoy-BB84 finite-key length of Lim et al., PRA 89, 022307 (2014), Eq. (1),
-  computed by :func:`qsat.protocols.losskeys.decoy_bb84_blocks` for one block of
-  N = f_rep · T_acc pulses (T_acc the accumulation time of a post-processing
-  block), with the click and error statistics of :mod:`qsat.detection.wcp`.
+* Key: the finite-key length of one block of N = f_rep · T_acc pulses (T_acc the
+  accumulation time of a post-processing block), with the click and error
+  statistics of :mod:`qsat.detection.wcp`, by the system's ``key_protocol``:
+  ``decoy-bb84``, Lim et al., PRA 89, 022307 (2014), Eq. (1), through
+  :func:`qsat.protocols.losskeys.decoy_bb84_blocks`; ``one-decoy-bb84``, Rusca et al.,
+  APL 112, 171104 (2018), Eq. (A25), through :func:`qsat.protocols.one_decoy.key_length`.
   The link's rate is ℓ / T_acc (bit/s); blocks follow one another continuously.
 * Bound: the repeaterless PLOB capacity f_rep · (−log2(1 − η_ch)) bit/s
   (Pirandola et al., Nat. Commun. 8, 15043 (2017), Eq. (19)), evaluated on the
@@ -20,6 +22,8 @@ import numpy as np
 
 from ..backend import array_namespace, to_numpy
 from ..protocols.bounds import plob_bits_per_use
+from ..detection.wcp import expected_counts
+from ..protocols import one_decoy
 from ..protocols.losskeys import decoy_bb84_blocks
 from .config import FiberSystem
 
@@ -37,9 +41,33 @@ def plob_rate_bps(transmittance, rep_rate_hz):
         return rep_rate_hz * plob_bits_per_use(transmittance)
 
 
+def one_decoy_blocks(detected_transmittance, accumulation_s: float, system: FiberSystem) -> dict:
+    """One-decoy BB84 keys of blocks of f_rep · T_acc pulses, one per transmittance (detector included).
+
+    The source is ``system.one_decoy``; repetition rate, basis probability,
+    dark counts, afterpulses, intrinsic QBER and security settings come from
+    ``system.protocol``. Returns the :class:`~qsat.protocols.decoy_bb84.KeyResult`
+    fields plus ``secret_key_bits_asymptotic``, all (n,) arrays.
+    """
+    cfg, src = system.protocol, system.one_decoy
+    eta = np.asarray(detected_transmittance, dtype=float).reshape(-1, 1)
+    mu = np.asarray(src.mean_photon_numbers, dtype=float)
+    p = np.asarray(src.intensity_probabilities, dtype=float)
+    counts = expected_counts(eta, cfg.rep_rate_hz * accumulation_s, mu, p,
+                             np.full(eta.shape[0], cfg.basis_probability_x), cfg.dark_count_probability,
+                             cfg.afterpulse_probability, cfg.intrinsic_qber)
+    security = dict(eps_sec=cfg.eps_sec, eps_cor=cfg.eps_cor,
+                    error_correction_efficiency=cfg.error_correction_efficiency,
+                    min_z_counts=cfg.min_z_counts)
+    out = one_decoy.key_length(*counts, mu, p, tail=cfg.tail_bound, **security).as_dict()
+    out["secret_key_bits_asymptotic"] = one_decoy.key_length(*counts, mu, p, tail="asymptotic",
+                                                             **security).secret_key_bits
+    return out
+
+
 def fiber_key_rate(length_m, loss_db_per_km, extra_loss_db, system: FiberSystem, accumulation_s: float,
                    *, seed: int = 0) -> dict:
-    """Decoy-BB84 secret key rate of fiber links (arrays broadcast to one shape).
+    """Secret key rate of fiber links (arrays broadcast to one shape), by ``system.key_protocol``.
 
     Parameters
     ----------
@@ -69,8 +97,11 @@ def fiber_key_rate(length_m, loss_db_per_km, extra_loss_db, system: FiberSystem,
     eta_ch = fiber_transmittance(length_m, loss_db_per_km, extra_loss_db).reshape(-1)
     eta = eta_ch * 10.0 ** (-system.receiver_loss_db / 10.0) * system.detector_efficiency
     n = eta.size
-    res = decoy_bb84_blocks(eta[:, None], np.ones((n, 1), dtype=bool), float(accumulation_s), cfg,
-                            seed=seed, pass_index=np.arange(n))
+    if system.key_protocol == "one-decoy-bb84":
+        res = one_decoy_blocks(eta, float(accumulation_s), system)
+    else:
+        res = decoy_bb84_blocks(eta[:, None], np.ones((n, 1), dtype=bool), float(accumulation_s), cfg,
+                                seed=seed, pass_index=np.arange(n))
     res = {k: to_numpy(v) for k, v in res.items()}
     out = {
         "key_rate_bps": res["secret_key_bits"] / accumulation_s,

@@ -52,6 +52,19 @@ def test_fiber_link_to_unknown_node():
     ('[network.weather]\nclear_sky = {Xinglong = [0.5, 0.5]}\n', "network.weather.clear_sky", "12 monthly"),
     ('[[network.fiber_links]]\na = "Xinglong"\nb = "Beijing"\nlength = "5 km"\nlenght = 3\n',
      "network.fiber_links[0].lenght", "no such key"),
+    ('[[network.qkd_systems]]\nname = "g"\nkey_protocol = "one-decoy-bb84"\n',
+     "network.qkd_systems[0]", "[one_decoy] table"),
+    ('[[network.qkd_systems]]\nname = "g"\n[network.qkd_systems.one_decoy]\n'
+     'mean_photon_numbers = [0.5, 0.1]\nintensity_probabilities = [0.5, 0.5]\n',
+     "network.qkd_systems[0]", "unless key_protocol"),
+    ('[[network.qkd_systems]]\nname = "g"\nkey_protocol = "one-decoy-bb84"\n[network.qkd_systems.one_decoy]\n'
+     'mean_photon_numbers = [0.1, 0.5]\nintensity_probabilities = [0.5, 0.5]\n',
+     "network.qkd_systems[0].one_decoy.mean_photon_numbers", "mu1 > mu2 > 0"),
+    ('[[network.qkd_systems]]\nname = "g"\nkey_protocol = "one-decoy-bb84"\n[network.qkd_systems.one_decoy]\n'
+     'mean_photon_numbers = [0.5, 0.1]\nintensity_probabilities = [0.5, 0.6]\n',
+     "network.qkd_systems[0].one_decoy.intensity_probabilities", "summing to 1"),
+    ('[[network.qkd_systems]]\nname = "g"\nkey_protocol = "two-decoy"\n',
+     "network.qkd_systems[0].key_protocol", "one-decoy-bb84"),
 ])
 def test_bad_values(text, field, expect):
     with pytest.raises(QsatInputError) as err:

@@ -15,6 +15,10 @@ SYSTEMS = [
         {"rep_rate_hz": 2.5e9, "dark_count_probability": 1e-10, "intrinsic_qber": 0.002})),
     FiberSystem(name="c", detector_efficiency=0.1, receiver_loss_db=2.0, protocol=protocol_from_dict(
         {"rep_rate_hz": 1e8, "dark_count_probability": 1e-6, "tail_bound": "hoeffding"})),
+    FiberSystem(name="one-decoy", key_protocol="one-decoy-bb84", detector_efficiency=0.6,
+                one_decoy={"mean_photon_numbers": [0.45, 0.17], "intensity_probabilities": [0.6, 0.4]},
+                protocol=protocol_from_dict({"rep_rate_hz": 2.5e9, "dark_count_probability": 1e-10,
+                                             "intrinsic_qber": 0.003, "tail_bound": "hoeffding"})),
 ]
 LENGTHS_M = np.linspace(0.0, 400e3, 41)
 
@@ -54,3 +58,15 @@ def test_transmittance_and_plob():
 def test_far_link_has_no_key():
     r = fiber_key_rate(600e3, 0.2, 0.0, SYSTEMS[0], 3600.0)
     assert r["key_rate_bps"] == 0 and r["status"] != 0
+
+
+def test_one_decoy_system_differs_from_three_intensity_system_only_by_its_analysis():
+    # Same hardware; the one-decoy link ends where its Z statistics run out, and its
+    # short-distance rate stays within a factor of two of the three-intensity one.
+    one = SYSTEMS[3]
+    three = FiberSystem(name="three", detector_efficiency=0.6, protocol=one.protocol)
+    r1 = fiber_key_rate(LENGTHS_M, 0.16, 0.0, one, 3600.0)
+    r3 = fiber_key_rate(LENGTHS_M, 0.16, 0.0, three, 3600.0)
+    assert 0.5 < r1["key_rate_bps"][1] / r3["key_rate_bps"][1] < 2.0
+    assert np.all(r1["plob_bps"] == r3["plob_bps"])
+    assert set(np.unique(r1["status"])) <= {0, 1, 2, 3}
