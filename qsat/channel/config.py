@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from ..errors import QsatWarning
 from ..scenario.types import (NonNegativeAngle_rad, PositiveAngle_rad, PositiveLength_m, Probability,
@@ -18,7 +18,9 @@ from . import atmosphere, background
 from .beam import diffraction_limited_fov, waist_from_divergence
 
 DIRECTIONS = ("downlink", "uplink")
-FADING_MODELS = ("auto", "lognormal", "gamma_gamma", "none")
+FADING_MODELS = ("auto", "lognormal", "gamma_gamma", "none", "elliptic_beam")
+#: Fading models that describe the beam at the satellite and so exist for uplinks only.
+UPLINK_ONLY_FADING = ("elliptic_beam",)
 
 
 def _positive_efficiency(value: float) -> float:
@@ -210,9 +212,13 @@ class LinkConfig(Section):
 
     @field_validator("fading")
     @classmethod
-    def _fading(cls, value):
+    def _fading(cls, value, info: ValidationInfo):
         if value not in FADING_MODELS:
             raise ValueError(f"one of {', '.join(FADING_MODELS)}")
+        if value in UPLINK_ONLY_FADING and info.data.get("direction", "downlink") != "uplink":
+            laws = ", ".join(m for m in FADING_MODELS if m not in UPLINK_ONLY_FADING)
+            raise ValueError(f"a downlink fading law ({laws}); '{value}' (Vasylyev, Semenov & Vogel) models the "
+                             "beam at the satellite and needs direction = 'uplink'")
         return value
 
     @field_validator("wavelength")

@@ -108,6 +108,9 @@ def sample_transmittance(fade, n_samples: int, seed: int, stream: int = 0, model
         Global index of the first step of ``fade`` when sampling a chunk of a longer series:
         the draws of a step never depend on how the series was chunked.
     """
+    if model == "elliptic_beam":
+        raise QsatInputError("model", model, "a law of this sampler; the elliptic-beam model samples with "
+                             "qsat.channel.ellipticbeam.sample_elliptic_beam(elliptic_inputs(...), ...)")
     if model not in MODELS:
         raise QsatInputError("model", model, f"one of {', '.join(MODELS)}")
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:

@@ -16,6 +16,7 @@ import xarray as xr
 
 from ..backend import to_numpy
 from .budget import OUTPUTS, LinkParameters, channel_step
+from .ellipticbeam import ELLIPTIC_COLUMNS, elliptic_inputs, sample_elliptic_beam
 
 #: units and long names of the product's variables.
 VARIABLES = {
@@ -43,6 +44,20 @@ VARIABLES = {
     "fade_inv_beta": ("1", "fading-sampler input: 1/beta of the gamma-gamma law"),
 }
 
+#: Added when ``[link] fading = "elliptic_beam"`` (uplinks): statistics of the elliptic-beam PDT.
+ELLIPTIC_VARIABLES = {
+    "transmittance_elliptic_mean": ("1", "mean transmittance over the elliptic-beam PDT (Vasylyev, Semenov & Vogel "
+                                         "2016; beam wander, broadening and shape), sampled"),
+    "transmittance_elliptic_p05": ("1", "5th percentile of the transmittance over the elliptic-beam PDT, sampled"),
+    "eb_theta_var": ("1", "elliptic-beam model: variance of Theta_i = ln(W_i^2 / <W^2>)"),
+    "eb_theta_cov": ("1", "elliptic-beam model: covariance of Theta_1 and Theta_2"),
+}
+
+#: Realisations per step behind ``transmittance_elliptic_mean`` / ``_p05`` (the 5th percentile of
+#: 1024 draws has a standard error of about 0.7 percentage points of probability).
+ELLIPTIC_SAMPLES = 1024
+_ELLIPTIC_CHUNK = 1 << 18  # samples per sampler call (memory bound)
+
 
 def _station_table(scenario) -> dict[str, tuple[float | None, float | None]]:
     """station name -> (aperture_m, obscuration_ratio), resolved through the orbit package's catalog."""
@@ -61,11 +76,14 @@ def _station_table(scenario) -> dict[str, tuple[float | None, float | None]]:
 
 
 def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backend: str = "numpy",
-                 warn=None) -> xr.Dataset:
+                 warn=None, seed: int = 0, elliptic_samples: int = ELLIPTIC_SAMPLES) -> xr.Dataset:
     """The ``link`` Dataset for a geometry Dataset and a ``LinkConfig``.
 
     ``stations`` maps station name -> (aperture_m, obscuration_ratio) for downlinks whose
     receiver aperture is not set in ``[link.receiver]``. ``warn(message)`` records warnings.
+    With ``cfg.fading == "elliptic_beam"`` (uplinks) the variables of :data:`ELLIPTIC_VARIABLES`
+    are added, sampled with ``elliptic_samples`` realisations per step from ``seed`` (Philox
+    sample index ``(pass * n_step + step) * elliptic_samples + j``, stream 0).
     """
     warn = warn or (lambda message: None)
     stations = stations or {}
@@ -94,6 +112,8 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     compute = valid & ~broken
 
     out = np.full((npass, nstep, len(OUTPUTS)), np.nan)
+    elliptic = cfg.fading == "elliptic_beam"
+    eb_in = np.full((npass, nstep, len(ELLIPTIC_COLUMNS)), np.nan) if elliptic else None
     groups: dict[tuple, list[int]] = {}
     for i in range(npass):
         ap, ob = stations.get(names[i], (None, None))
@@ -110,11 +130,18 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
         else:
             res = channel_step(*args, v, params)
         out[sel] = to_numpy(res).reshape(len(idx), nstep, len(OUTPUTS))
+        if elliptic:
+            rows = out[sel].reshape(-1, len(OUTPUTS))
+            eb_in[sel] = elliptic_inputs(rows, args[1], params).reshape(len(idx), nstep, len(ELLIPTIC_COLUMNS))
 
     data = {}
     for j, name in enumerate(OUTPUTS):
         units, long_name = VARIABLES[name]
         data[name] = (("pass", "step"), out[:, :, j], {"units": units, "long_name": long_name})
+    if elliptic:
+        for name, values in zip(ELLIPTIC_VARIABLES, _elliptic_statistics(eb_in, seed, elliptic_samples)):
+            units, long_name = ELLIPTIC_VARIABLES[name]
+            data[name] = (("pass", "step"), values, {"units": units, "long_name": long_name})
     data["valid"] = (("pass", "step"), valid, geometry["valid"].attrs)
     coords = {k: v for k, v in geometry.coords.items()}
     if "time_utc" in geometry:
@@ -128,7 +155,33 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
              "background_definition": VARIABLES["background_cps"][1]}
     if "step_s" in geometry.attrs:
         attrs["step_s"] = geometry.attrs["step_s"]
+    if elliptic:
+        attrs["elliptic_samples"] = int(elliptic_samples)
+        attrs["elliptic_seed"] = str(seed)
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int):
+    """Mean and 5th percentile of the elliptic-beam PDT per step, and its Theta variance/covariance."""
+    shape = inputs.shape[:-1]
+    flat = inputs.reshape(-1, inputs.shape[-1])
+    mean = np.full(flat.shape[0], np.nan)
+    p05 = np.full(flat.shape[0], np.nan)
+    rows = np.nonzero(np.all(np.isfinite(flat), axis=1))[0]
+    per_call = max(1, _ELLIPTIC_CHUNK // n_samples)
+    # contiguous runs of valid rows keep the Philox index of a step independent of the chunking
+    breaks = np.nonzero(np.diff(rows) != 1)[0] + 1
+    for run in np.split(rows, breaks):
+        for start in range(0, run.size, per_call):
+            part = run[start:start + per_call]
+            if part.size == 0:
+                continue
+            draws = sample_elliptic_beam(flat[part], n_samples, seed, first_step=int(part[0]))
+            mean[part] = draws.mean(axis=1)
+            p05[part] = np.percentile(draws, 5.0, axis=1)
+    var = flat[:, ELLIPTIC_COLUMNS.index("theta_var")]
+    cov = flat[:, ELLIPTIC_COLUMNS.index("theta_cov")]
+    return mean.reshape(shape), p05.reshape(shape), var.reshape(shape), cov.reshape(shape)
 
 
 def run_stage(run) -> None:
@@ -139,5 +192,5 @@ def run_stage(run) -> None:
         raise QsatError("the link stage needs the per-step geometry of the passes stage")
     cfg = run.scenario.link
     run.products["link"] = compute_link(run.products["geometry"], cfg, _station_table(run.scenario),
-                                        backend=run.backend, warn=run.warn)
+                                        backend=run.backend, warn=run.warn, seed=run.scenario.seed)
     run.data_versions["atmosphere_tables"] = "ephemerides/atmosphere (2026-11-26)"
