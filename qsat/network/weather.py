@@ -31,7 +31,7 @@ from scipy.special import ndtri
 
 from .._paths import ephemerides_dir
 from ..errors import QsatInputError
-from ..random import blocks, normal2
+from ..random import check_seed, normal2, philox4x32_10
 
 #: Philox tag of the weather draws ("WTHR").
 WEATHER_TAG = 0x57544852
@@ -110,19 +110,54 @@ def sample_clear(seed: int, trials: int, station_index, window_index, p_clear, c
 
     ``station_index``, ``window_index`` (int), ``p_clear`` (float): one per pass.
     """
+    return clear_flags(seed, 0, trials, station_index, window_index, p_clear, correlation)
+
+
+#: Latent normals per block of trials in :func:`clear_flags` (bounds its memory, not its result).
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def clear_flags(seed: int, first_trial: int, n_trials: int, station_index, window_index, p_clear,
+                correlation: np.ndarray, xp=np):
+    """(n_trials, P) bool: whether each pass is clear in trials ``first_trial ... first_trial + n_trials - 1``.
+
+    The copula of the module docstring, evaluated per (trial, window, station): the latent
+    normals of a window are the first Box-Muller normals of the Philox blocks keyed by
+    (seed, window · n_stations + station, trial, :data:`WEATHER_TAG`), correlated by the
+    Cholesky factor of ``correlation`` as a sum in a fixed order, so a flag depends on
+    (seed, trial, window, station, p) only — not on which other passes, windows or trials are
+    evaluated with it (the Monte Carlo's chunks, :mod:`qsat.montecarlo`, and the budget stage
+    draw the same outcomes). ``xp`` is the array namespace of the draws (NumPy or CuPy);
+    ``station_index``, ``window_index``, ``p_clear`` (one per pass) and ``correlation`` are
+    host arrays.
+    """
     station_index = np.asarray(station_index, dtype=np.int64)
     window_index = np.asarray(window_index, dtype=np.int64)
     n_st = correlation.shape[0]
     n_pass = station_index.size
-    if n_pass == 0:
-        return np.ones((trials, 0), dtype=bool)
+    if n_pass == 0 or n_trials == 0:
+        return xp.ones((n_trials, n_pass), dtype=bool)
     windows, inverse = np.unique(window_index, return_inverse=True)
     chol = np.linalg.cholesky(correlation + 1e-12 * np.eye(n_st))
     index = (windows[:, None] * n_st + np.arange(n_st)[None, :]).reshape(-1).astype(np.uint64)
-    threshold = ndtri(np.clip(np.asarray(p_clear, float), 0.0, 1.0))
-    out = np.empty((trials, n_pass), dtype=bool)
-    for trial in range(trials):
-        z0, _ = normal2(blocks(index, seed, stream=trial, tag=WEATHER_TAG))
-        z = z0.reshape(windows.size, n_st) @ chol.T
-        out[trial] = z[inverse, station_index] < threshold
+    lo = xp.asarray(index & np.uint64(0xFFFFFFFF))[None, :]
+    hi = xp.asarray(index >> np.uint64(32))[None, :]
+    tag = xp.full((1, index.size), WEATHER_TAG, dtype=xp.uint64)
+    threshold = xp.asarray(ndtri(np.clip(np.asarray(p_clear, float), 0.0, 1.0)))
+    inverse, station_index = xp.asarray(inverse.reshape(-1)), xp.asarray(station_index)
+    seed = check_seed(seed)
+    out = xp.empty((n_trials, n_pass), dtype=bool)
+    block = max(1, _BLOCK_ELEMENTS // index.size)
+    for t0 in range(0, n_trials, block):
+        t1 = min(t0 + block, n_trials)
+        trial = (xp.arange(t0, t1, dtype=xp.uint64) + xp.uint64(first_trial))[:, None]
+        z0, _ = normal2(philox4x32_10(lo, hi, trial, tag, seed & 0xFFFFFFFF, seed >> 32))
+        z0 = z0.reshape(t1 - t0, windows.size, n_st)
+        z = xp.empty_like(z0)
+        for j in range(n_st):  # z_j = sum_k L_jk z0_k, k in order
+            acc = float(chol[j, 0]) * z0[..., 0]
+            for k in range(1, j + 1):
+                acc = acc + float(chol[j, k]) * z0[..., k]
+            z[..., j] = acc
+        out[t0:t1] = z[:, inverse, station_index] < threshold
     return out
