@@ -8,18 +8,36 @@
 // Math: montecarlo.cuh; twin: qsat/montecarlo/sampler.py.
 #include "montecarlo.cuh"
 
-// steps, steps_b: (n_rows, n_steps, QMC_N_STEP_COLS) (steps_b read in mode 2 only);
-// rows: (n_rows, QMC_N_PASS_COLS); params: QMC_N_PARAMS; out: (n_trials, n_rows, QMC_N_OUT).
-QSAT_GLOBAL void montecarlo_trials(const double* steps, const double* steps_b, const double* rows,
-                                   const double* params, double* out, long long n_trials, long long n_rows,
-                                   long long n_steps, long long first_trial, long long first_row, long long seed) {
-    unsigned long long key = (unsigned long long)seed;
-    int dual = (int)params[QMC_MODE] == 2;
+// consts, consts_b: (n_rows, n_steps, QMC_N_CONSTS) step constants (consts_b read in mode 2 only);
+// rows: (n_rows, QMC_N_PASS_COLS); params: QMC_N_PARAMS; clear: (n_trials, n_rows, 2) weather
+// outcomes of passes A and B, read when params[QMC_FLAGS] has QMC_F_CLEAR_GIVEN (else any array);
+// out: (n_trials, n_rows, QMC_N_OUT).
+QSAT_GLOBAL void montecarlo_trials(const double* consts, const double* consts_b, const double* rows,
+                                   const double* params, const double* clear, double* out, long long n_trials,
+                                   long long n_rows, long long n_steps, long long first_trial, long long first_row,
+                                   long long seed) {
     QSAT_FOR(e, n_trials * n_rows) {
-        long long t = e / n_rows;
-        long long j = e - t * n_rows;
-        long long offset = j * n_steps * QMC_N_STEP_COLS;
-        qmc_element(steps + offset, dual ? steps_b + offset : steps, rows + j * QMC_N_PASS_COLS, params,
-                    out + e * QMC_N_OUT, first_row + j, first_trial + t, key);
+        qmc_trial_element(e, consts, consts_b, rows, params, clear, out, n_rows, n_steps, first_trial, first_row,
+                          (unsigned long long)seed);
     }
 }
+
+#if !defined(__CUDACC__) && !defined(__CUDACC_RTC__)
+// Host build only: the same elements spread over n_threads OpenMP threads (serial when built without
+// OpenMP). Every element depends on its own counters only, so the result does not depend on the
+// number of threads or the schedule.
+extern "C" void montecarlo_trials_host(const double* consts, const double* consts_b, const double* rows,
+                                       const double* params, const double* clear, double* out, long long n_trials,
+                                       long long n_rows, long long n_steps, long long first_trial,
+                                       long long first_row, long long seed, long long n_threads) {
+    long long n = n_trials * n_rows;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 4) num_threads((int)(n_threads > 0 ? n_threads : 1))
+#endif
+    for (long long e = 0; e < n; ++e) {
+        qmc_trial_element(e, consts, consts_b, rows, params, clear, out, n_rows, n_steps, first_trial, first_row,
+                          (unsigned long long)seed);
+    }
+    (void)n_threads;
+}
+#endif

@@ -8,16 +8,26 @@
 #pragma once
 #include "philox.cuh"
 
-// Per-step input columns (sampler.STEP_COLUMNS).
-#define QMC_ETA 0         // static transmittance to the click (detector efficiency included), no pointing
-#define QMC_POINT_MEAN 1  // mean pointing factor (used when pointing is not sampled)
-#define QMC_W_EQ 2        // equivalent beam width (m), Farid & Hranilovic eq. (10)
-#define QMC_SX 3          // beam displacement rms along x at the receiver (m)
-#define QMC_SY 4          // ... along y (m)
-#define QMC_BIAS 5        // pointing bias along x at the receiver (m)
-#define QMC_S_LN 6        // log-irradiance variance sigma_lnI^2 of the step
-#define QMC_NOISE 7       // decoy: extraneous click probability per pulse per detector; bbm92: noise cps of arm A
-#define QMC_WEIGHT 8      // decoy: pulses sent in the step; bbm92: step duration (s); 0 = step not used
+// Per-step constants the kernel reads (sampler.STEP_CONSTANTS), computed once per chunk from the
+// step inputs (sampler.STEP_COLUMNS) by sampler.step_constants: everything of a step that does not
+// depend on the trial, so the per-sample work is the draws, the AR(1) update, one exp and the clicks.
+#define QMC_C_ETA 0       // static transmittance to the click, over the residual-jitter spread (pointing
+                          // sampled), or times the mean pointing factor (not sampled)
+#define QMC_C_X0 1        // pointing bias along x at the receiver (m)
+#define QMC_C_AX 2        // sqrt(v_p) sigma_x: step-mean displacement rms along x (m)
+#define QMC_C_AY 3        // sqrt(v_p) sigma_y
+#define QMC_C_KX 4        // -2 / (w^2 + 4 (1 - v_p) sigma_x^2) (1/m^2)
+#define QMC_C_KY 5        // -2 / (w^2 + 4 (1 - v_p) sigma_y^2)
+#define QMC_C_ST 6        // sqrt(v_t sigma_lnI^2): log-irradiance rms of the step
+#define QMC_C_HS 7        // -v_t sigma_lnI^2 / 2: the unit-mean shift
+#define QMC_C_NOISE 8     // decoy: extraneous click probability per pulse per detector; bbm92: noise cps of arm A
+#define QMC_C_WEIGHT 9    // decoy: pulses sent in the step; bbm92: step duration (s); 0 = step not used
+#define QMC_C_WA 10       // decoy: weight (1 + p_ap)(1 - 2 p_dc): clicks per unit signal probability
+#define QMC_C_WB 11       // decoy: weight (e_int + p_ap (1 - 2 p_dc) / 2): errors per unit signal probability
+#define QMC_C_WR0 12      // decoy: weight 2 (1 + p_ap) p_dc: clicks without signal
+#define QMC_C_WE0 13      // decoy: weight (1 + p_ap) p_dc: errors without signal
+#define QMC_N_CONSTS 14
+// The step inputs of sampler.STEP_COLUMNS (before step_constants), for the layout test.
 #define QMC_N_STEP_COLS 9
 
 // Per-row input columns. A row is a pass (modes 0, 1) or a pair of passes seen at once (mode 2).
@@ -61,6 +71,7 @@
 #define QMC_F_TURB 2
 #define QMC_F_POINT 4
 #define QMC_F_COUNTS 8
+#define QMC_F_CLEAR_GIVEN 16  // weather outcomes given per (trial, row) (correlated weather, [network.weather])
 
 #define QMC_TAG_STEP 0x4D430001u
 #define QMC_TAG_WEATHER 0x4D430002u
@@ -157,29 +168,19 @@ QSAT_HD void qmc_advance(qmc_arm* a, long long s, uint32_t word, long long pass,
 }
 
 // Realised transmittance of one step of one downlink. One exponential for both fades:
-// eta * exp(pointing exponent + log-irradiance) / sqrt(...).
-QSAT_HD double qmc_eta(const double* f, double clear, const qmc_arm* a, int flags, double sv_p, double res_p,
-                       double v_t) {
-    double eta = f[QMC_ETA] * clear;
+// eta * exp(pointing exponent + log-irradiance). Pointing: the mean of exp(-2 |r0 + X|^2 / w^2) over
+// the residual jitter X ~ N(0, diag((1 - v_p) sx^2, (1 - v_p) sy^2)) around the step-mean offset r0
+// is, per axis, exp(-2 x0^2 / (w^2 + 4 (1 - v_p) sx^2)) / sqrt((w^2 + 4 (1 - v_p) sx^2) / w^2); the
+// square roots and divisions are the step's constants (C_ETA, C_KX, C_KY).
+QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm* a, int flags) {
+    double eta = c[QMC_C_ETA] * clear;
     double expo = 0.0;
     if (flags & QMC_F_POINT) {
-        // mean of exp(-2 |r0 + X|^2 / w^2) over the residual jitter X ~ N(0, diag(sx2, sy2)):
-        // Gaussian integral per axis, exp(-2 x0^2 / (w^2 + 4 sx2)) / sqrt((w^2 + 4 sx2) / w^2)
-        double w2 = f[QMC_W_EQ] * f[QMC_W_EQ];
-        double sx = f[QMC_SX], sy = f[QMC_SY];
-        double x0 = f[QMC_BIAS] + sx * sv_p * a->gx;
-        double y0 = sy * sv_p * a->gy;
-        double dx = w2 + 4.0 * (sx * sx * res_p);
-        double dy = w2 + 4.0 * (sy * sy * res_p);
-        expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy);
-        eta = eta / sqrt((dx / w2) * (dy / w2));
-    } else {
-        eta = eta * f[QMC_POINT_MEAN];
+        double x0 = c[QMC_C_X0] + c[QMC_C_AX] * a->gx;
+        double y0 = c[QMC_C_AY] * a->gy;
+        expo = c[QMC_C_KX] * (x0 * x0) + c[QMC_C_KY] * (y0 * y0);
     }
-    if (flags & QMC_F_TURB) {
-        double s2 = f[QMC_S_LN] * v_t;
-        expo = expo + (sqrt(s2) * a->gt - 0.5 * s2);
-    }
+    if (flags & QMC_F_TURB) expo = expo + (c[QMC_C_ST] * a->gt + c[QMC_C_HS]);
     eta = eta * exp(expo);
     return eta < 1.0 ? eta : 1.0;
 }
@@ -191,60 +192,73 @@ QSAT_HD double qmc_clear(double p_clear, long long pass, long long trial, unsign
 }
 
 // One (trial, row): walk the row's steps, realise the transmittance(s), accumulate the
-// conditional mean counts, then sample them. `steps` points at the row's (n_steps,
-// QMC_N_STEP_COLS) block of pass A, `steps_b` at pass B's (mode 2 only).
-QSAT_HD void qmc_element(const double* steps, const double* steps_b, const double* pass_in, const double* prm,
-                         double* out, long long row, long long trial, unsigned long long seed) {
+// conditional mean counts, then sample them. `c` points at the row's (n_steps, QMC_N_CONSTS) block
+// of pass A's step constants, `c_b` at pass B's (mode 2 only); `clear_in` at the element's two
+// given weather outcomes (A, B) when QMC_F_CLEAR_GIVEN is set.
+QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_in, const double* prm,
+                         const double* clear_in, double* out, long long row, long long trial,
+                         unsigned long long seed) {
     int flags = (int)prm[QMC_FLAGS];
     int mode = (int)prm[QMC_MODE];
     long long pass_a = (long long)pass_in[QMC_PASS_A], pass_b = (long long)pass_in[QMC_PASS_B];
     long long off_a = (long long)pass_in[QMC_OFFSET_A], off_b = (long long)pass_in[QMC_OFFSET_B];
-    double clear = qmc_clear(pass_in[QMC_P_CLEAR], pass_a, trial, seed, flags);
-    double clear_b = mode == 2 ? qmc_clear(pass_in[QMC_P_CLEAR_B], pass_b, trial, seed, flags) : 1.0;
+    double clear, clear_b;
+    if (flags & QMC_F_CLEAR_GIVEN) {
+        clear = clear_in[0];
+        clear_b = mode == 2 ? clear_in[1] : 1.0;
+    } else {
+        clear = qmc_clear(pass_in[QMC_P_CLEAR], pass_a, trial, seed, flags);
+        clear_b = mode == 2 ? qmc_clear(pass_in[QMC_P_CLEAR_B], pass_b, trial, seed, flags) : 1.0;
+    }
     double rho_t = prm[QMC_RHO_T], rho_p = prm[QMC_RHO_P];
     double inn_t = sqrt(1.0 - rho_t * rho_t), inn_p = sqrt(1.0 - rho_p * rho_p);
-    double v_t = prm[QMC_V_T], v_p = prm[QMC_V_P];
-    double sv_p = sqrt(v_p), res_p = 1.0 - v_p;
+    double mu0 = prm[QMC_MU], mu1 = prm[QMC_MU + 1], mu2 = prm[QMC_MU + 2];
     qmc_arm arm_a = {0.0, 0.0, 0.0}, arm_b = {0.0, 0.0, 0.0};
-    double acc[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    // decoy: clicks and errors per intensity from the signal (sr, se) and without it (r0, e0);
+    // bbm92: true (sr[0]) and accidental (sr[1]) coincidences
+    double sr[3] = {0.0, 0.0, 0.0}, se[3] = {0.0, 0.0, 0.0};
+    double r0 = 0.0, e0 = 0.0;
     double sum_eta = 0.0, n_used = 0.0;
     long long n_steps = (long long)pass_in[QMC_N_STEPS];
     for (long long s = 0; s < n_steps; ++s) {
-        const double* f = steps + s * QMC_N_STEP_COLS;
+        const double* f = c + s * QMC_N_CONSTS;
         qmc_advance(&arm_a, s, (uint32_t)(off_a + s), pass_a, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
         if (mode == 2)
             qmc_advance(&arm_b, s, (uint32_t)(off_b + s), pass_b, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
-        double weight = f[QMC_WEIGHT];
-        if (!(weight > 0.0)) continue;
-        double eta = qmc_eta(f, clear, &arm_a, flags, sv_p, res_p, v_t);
+        if (!(f[QMC_C_WEIGHT] > 0.0)) continue;
+        double eta = qmc_eta(f, clear, &arm_a, flags);
         sum_eta += eta;
         n_used += 1.0;
         if (mode == 0) {
-            // Lim et al., PRA 89, 022307 (2014), simulation model (qsat/detection/wcp.py)
-            double pdc = f[QMC_NOISE];
-            for (int k = 0; k < 3; ++k) {
-                double x = eta * prm[QMC_MU + k];
-                double signal = -expm1(-x);  // 1 - e^{-x}, and e^{-x} = 1 - signal (exact to rounding)
-                double d = signal + 2.0 * pdc * (1.0 - signal);
-                double rk = (1.0 + prm[QMC_P_AP]) * d;
-                double ek = pdc + prm[QMC_E_INT] * signal + 0.5 * prm[QMC_P_AP] * d;
-                acc[k] += weight * prm[QMC_PROB + k] * rk;
-                acc[3 + k] += weight * prm[QMC_PROB + k] * ek;
-            }
+            // Lim et al., PRA 89, 022307 (2014), simulation model (qsat/detection/wcp.py), affine in
+            // the signal probability 1 - e^{-eta mu}: R = (1 + p_ap) d, E = p_dc + e_int s + p_ap d / 2,
+            // d = s (1 - 2 p_dc) + 2 p_dc
+            double s0 = -expm1(-(eta * mu0));
+            double s1 = -expm1(-(eta * mu1));
+            double s2 = -expm1(-(eta * mu2));
+            sr[0] += f[QMC_C_WA] * s0;
+            sr[1] += f[QMC_C_WA] * s1;
+            sr[2] += f[QMC_C_WA] * s2;
+            se[0] += f[QMC_C_WB] * s0;
+            se[1] += f[QMC_C_WB] * s1;
+            se[2] += f[QMC_C_WB] * s2;
+            r0 += f[QMC_C_WR0];
+            e0 += f[QMC_C_WE0];
         } else {
             // SPDC pair statistics (qsat/detection/spdc.py): true and accidental coincidences
             double eta_b = prm[QMC_ETA_B], noise_b = prm[QMC_NOISE_B];
             if (mode == 2) {
-                const double* fb = steps_b + s * QMC_N_STEP_COLS;
-                eta_b = qmc_eta(fb, clear_b, &arm_b, flags, sv_p, res_p, v_t);
-                noise_b = fb[QMC_NOISE];
+                const double* fb = c_b + s * QMC_N_CONSTS;
+                eta_b = qmc_eta(fb, clear_b, &arm_b, flags);
+                noise_b = fb[QMC_C_NOISE];
             }
             double rate = prm[QMC_PAIR_RATE];
+            double weight = f[QMC_C_WEIGHT];
             double true_c = rate * eta * eta_b;
-            double sa = rate * eta + f[QMC_NOISE];
+            double sa = rate * eta + f[QMC_C_NOISE];
             double sb = rate * eta_b + noise_b;
-            acc[0] += weight * true_c;
-            acc[1] += weight * (sa * sb * prm[QMC_WINDOW]);
+            sr[0] += weight * true_c;
+            sr[1] += weight * (sa * sb * prm[QMC_WINDOW]);
         }
     }
     int sample = (flags & QMC_F_COUNTS) != 0;
@@ -254,7 +268,7 @@ QSAT_HD void qmc_element(const double* steps, const double* steps_b, const doubl
         double px = prm[QMC_PX];
         double fx = px * px, fz = (1.0 - px) * (1.0 - px);
         for (int k = 0; k < 3; ++k) {
-            double r = acc[k], e = acc[3 + k];
+            double r = prm[QMC_PROB + k] * (sr[k] + r0), e = prm[QMC_PROB + k] * (se[k] + e0);
             double ok = r - e > 0.0 ? r - e : 0.0;
             double ex = qmc_count(fx * e, sample, row, trial, tag + (uint32_t)k, seed);
             double cx = qmc_count(fx * ok, sample, row, trial, tag + (uint32_t)(3 + k), seed);
@@ -267,7 +281,7 @@ QSAT_HD void qmc_element(const double* steps, const double* steps_b, const doubl
         }
     } else {
         double q = prm[QMC_SIFT], e_src = prm[QMC_E_SRC];
-        double t = acc[0], a = acc[1];
+        double t = sr[0], a = sr[1];
         double te = qmc_count(q * e_src * t, sample, row, trial, tag + 0u, seed);      // sifted, true, error
         double tc = qmc_count(q * (1.0 - e_src) * t, sample, row, trial, tag + 1u, seed);
         double tu = qmc_count((1.0 - q) * t, sample, row, trial, tag + 2u, seed);      // true, not sifted
@@ -282,4 +296,18 @@ QSAT_HD void qmc_element(const double* steps, const double* steps_b, const doubl
     out[QMC_OUT_SUM_ETA] = sum_eta;
     out[QMC_OUT_N_USED] = n_used;
     out[QMC_OUT_CLEAR] = clear * clear_b;
+}
+
+// Element e = (trial t, row j) of a chunk, e = t * n_rows + j.
+QSAT_HD void qmc_trial_element(long long e, const double* consts, const double* consts_b, const double* rows,
+                               const double* params, const double* clear_in, double* out, long long n_rows,
+                               long long n_steps, long long first_trial, long long first_row,
+                               unsigned long long key) {
+    long long t = e / n_rows;
+    long long j = e - t * n_rows;
+    long long offset = j * n_steps * QMC_N_CONSTS;
+    int dual = (int)params[QMC_MODE] == 2;
+    int given = ((int)params[QMC_FLAGS] & QMC_F_CLEAR_GIVEN) != 0;
+    qmc_element(consts + offset, dual ? consts_b + offset : consts, rows + j * QMC_N_PASS_COLS, params,
+                given ? clear_in + 2 * e : clear_in, out + e * QMC_N_OUT, first_row + j, first_trial + t, key);
 }

@@ -66,6 +66,8 @@ from ..random import check_seed, philox4x32_10, u01
 #: Per-step input columns (kernels/montecarlo.cuh QMC_*).
 STEP_COLUMNS = ("eta_static", "pointing_mean", "w_eq_m", "sigma_x_m", "sigma_y_m", "bias_m",
                 "sigma_ln2", "noise", "weight")
+#: Per-step constants the kernel reads (kernels/montecarlo.cuh QMC_C_*), from :func:`step_constants`.
+STEP_CONSTANTS = ("eta", "x0", "ax", "ay", "kx", "ky", "st", "hs", "noise", "weight", "wa", "wb", "wr0", "we0")
 #: Per-pass input columns.
 PASS_COLUMNS = ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b", "offset_b",
                 "clear_sky_probability_b")
@@ -81,6 +83,8 @@ BBM92_OUTPUTS = ("entangled_pairs", "sifted", "errors", "coincidences")
 OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR = 12, 13, 14
 
 FLAGS = {"weather": 1, "turbulence": 2, "pointing": 4, "counts": 8}
+#: Flag bit: the weather outcomes are given per (trial, row) (``clear`` argument; correlated weather).
+FLAG_CLEAR_GIVEN = 16
 MODES = {"decoy-bb84": 0, "bbm92": 1, "bbm92-dual": 2}
 
 TAG_STEP = 0x4D430001
@@ -215,25 +219,50 @@ class _Arm:
                       self.rho_t * gt + self.inn_t * z[2]]
 
 
-def _eta(f, clear, arm: _Arm, flags: int, sv_p: float, res_p: float, v_t: float, xp):
-    """Realised transmittance of one step of one downlink (twin of ``qmc_eta``)."""
-    gx, gy, gt = arm.g
-    eta = f[:, 0] * clear
-    expo = 0.0
-    if flags & FLAGS["pointing"]:
-        w2 = f[:, 2] * f[:, 2]
-        sx, sy = f[:, 3], f[:, 4]
-        x0 = f[:, 5] + sx * sv_p * gx
-        y0 = sy * sv_p * gy
+def step_constants(steps, params):
+    """(n_rows, n_steps, len(STEP_CONSTANTS)): what a step contributes independently of the trial.
+
+    Computed once per chunk (array namespace of ``steps``) and read by both the kernel and the
+    twin, so the per-sample work is the draws, the AR(1) update, one exponential and the clicks:
+
+    * pointing: ``dx = w^2 + 4 (1 - v_p) sigma_x^2`` (likewise ``dy``); the step's static
+      transmittance over ``sqrt((dx / w^2)(dy / w^2))``, the exponent's factors ``-2/dx``,
+      ``-2/dy`` and the step-mean rms ``sqrt(v_p) sigma`` (module docstring);
+    * turbulence: ``sqrt(v_t sigma_ln^2)`` and ``-v_t sigma_ln^2 / 2``;
+    * decoy clicks, affine in the signal probability ``s = 1 - e^(-eta mu)``:
+      ``R = (1 + p_ap) d`` and ``E = p_dc + e_int s + p_ap d / 2`` with ``d = s (1 - 2 p_dc) + 2 p_dc``
+      (Lim et al. 2014 simulation model, :mod:`qsat.detection.wcp`), times the step's pulses.
+    """
+    xp = array_namespace(steps)
+    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    flags, v_t, v_p, p_ap, e_int = int(prm[1]), prm[3], prm[5], prm[13], prm[14]
+    f = xp.asarray(steps, dtype=xp.float64)
+    eta_s, point, w, sx, sy, bias, s_ln, noise, weight = (f[..., k] for k in range(len(STEP_COLUMNS)))
+    sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w2 = w * w
         dx = w2 + 4.0 * (sx * sx * res_p)
         dy = w2 + 4.0 * (sy * sy * res_p)
-        expo = -2.0 * (x0 * x0 / dx + y0 * y0 / dy)
-        eta = eta / xp.sqrt((dx / w2) * (dy / w2))
-    else:
-        eta = eta * f[:, 1]
+        eta = eta_s / xp.sqrt((dx / w2) * (dy / w2)) if flags & FLAGS["pointing"] else eta_s * point
+        s2 = s_ln * v_t
+        clean = 1.0 - 2.0 * noise
+        out = xp.stack([eta, bias, sx * sv_p, sy * sv_p, -2.0 / dx, -2.0 / dy, xp.sqrt(s2), -0.5 * s2, noise, weight,
+                        weight * ((1.0 + p_ap) * clean), weight * (e_int + 0.5 * p_ap * clean),
+                        weight * (2.0 * (1.0 + p_ap) * noise), weight * ((1.0 + p_ap) * noise)], axis=-1)
+    return xp.ascontiguousarray(out)
+
+
+def _eta(c, clear, arm: _Arm, flags: int, xp):
+    """Realised transmittance of one step of one downlink (twin of ``qmc_eta``); ``c``: step constants."""
+    gx, gy, gt = arm.g
+    eta = c[:, 0] * clear
+    expo = 0.0
+    if flags & FLAGS["pointing"]:
+        x0 = c[:, 1] + c[:, 2] * gx
+        y0 = c[:, 3] * gy
+        expo = c[:, 4] * (x0 * x0) + c[:, 5] * (y0 * y0)
     if flags & FLAGS["turbulence"]:
-        s2 = f[:, 6] * v_t
-        expo = expo + (xp.sqrt(s2) * gt - 0.5 * s2)
+        expo = expo + (c[:, 6] * gt + c[:, 7])
     eta = eta * xp.exp(expo)
     return xp.where(eta < 1.0, eta, 1.0)
 
@@ -245,7 +274,8 @@ def _clear(p_clear, pass_index, trial_index, flags, seed, xp):
     return xp.where(u01(r[0], r[1]) < p_clear, 1.0, 0.0)
 
 
-def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int, steps_b=None):
+def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_pass: int, seed: int, steps_b=None,
+                  clear=None):
     """Outputs (n_trials, n_rows, N_OUT) of trials ``first_trial ...`` of rows ``first_pass ...``.
 
     Parameters
@@ -264,13 +294,18 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         64-bit seed.
     steps_b : array like ``steps``, optional
         Pass B of each pair (dual-downlink BBM92, mode 2).
+    clear : array (n_trials, n_rows, 2), optional
+        Given weather outcomes (1 clear, 0 overcast) of passes A and B of each (trial, row),
+        read when the flags of ``params`` have :data:`FLAG_CLEAR_GIVEN` (correlated weather,
+        :func:`qsat.network.weather.clear_flags`); otherwise each pass draws its own.
     """
     seed = check_seed(seed)
     xp = array_namespace(steps)
-    steps = xp.asarray(steps, dtype=xp.float64)
+    consts = step_constants(steps, params)
+    consts_b = step_constants(steps_b, params) if steps_b is not None else None
     passes = xp.asarray(passes, dtype=xp.float64)
     prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
-    n_pass, n_step = steps.shape[0], steps.shape[1]
+    n_pass, n_step = consts.shape[0], consts.shape[1]
     shape = (n_trials, n_pass)
     u64 = xp.uint64
     trial_index = xp.broadcast_to((xp.arange(n_trials, dtype=u64) + u64(first_trial))[:, None], shape)
@@ -282,53 +317,54 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         return xp.broadcast_to(passes[:, k].astype(u64)[None, :], shape)
 
     pass_a, pass_b = column(2), column(4)
-    clear = _clear(passes[None, :, 0], pass_a, trial_index, flags, seed, xp)
-    clear_b = _clear(passes[None, :, 6], pass_b, trial_index, flags, seed, xp) if mode == 2 else xp.ones(shape)
-    v_t, v_p = prm[3], prm[5]
-    sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
+    if flags & FLAG_CLEAR_GIVEN:
+        clear = xp.asarray(clear, dtype=xp.float64)
+        clear_a = clear[..., 0]
+        clear_b = clear[..., 1] if mode == 2 else xp.ones(shape)
+    else:
+        clear_a = _clear(passes[None, :, 0], pass_a, trial_index, flags, seed, xp)
+        clear_b = _clear(passes[None, :, 6], pass_b, trial_index, flags, seed, xp) if mode == 2 else xp.ones(shape)
     mu, prob = prm[6:9], prm[9:12]
-    p_ap, e_int = prm[13], prm[14]
     n_steps = passes[None, :, 1]
     last = int(xp.max(passes[:, 1])) if n_pass else 0
-    acc = [xp.zeros(shape) for _ in range(6)]
+    sr = [xp.zeros(shape) for _ in range(3)]
+    se = [xp.zeros(shape) for _ in range(3)]
+    r0, e0 = xp.zeros(shape), xp.zeros(shape)
     sum_eta = xp.zeros(shape)
     n_used = xp.zeros(shape)
     arm_a = _Arm(pass_a, column(3), trial_index, shape, flags, prm, seed, xp)
     arm_b = _Arm(pass_b, column(5), trial_index, shape, flags, prm, seed, xp)
     for s in range(min(last, n_step)):
-        f = steps[:, s, :]
+        c = consts[:, s, :]
         arm_a.advance(s)
         if mode == 2:
             arm_b.advance(s)
-        weight = f[:, 8]
-        use = (weight > 0.0)[None, :] & (s < n_steps)
+        use = (c[:, 9] > 0.0)[None, :] & (s < n_steps)
         if not bool(xp.any(use)):
             continue
-        eta = _eta(f, clear, arm_a, flags, sv_p, res_p, v_t, xp)
+        eta = _eta(c, clear_a, arm_a, flags, xp)
         sum_eta = xp.where(use, sum_eta + eta, sum_eta)
         n_used = xp.where(use, n_used + 1.0, n_used)
         if mode == 0:
-            pdc = f[:, 7]
             for k in range(3):
-                x = eta * mu[k]
-                signal = -xp.expm1(-x)
-                d = signal + 2.0 * pdc * (1.0 - signal)
-                rk = (1.0 + p_ap) * d
-                ek = pdc + e_int * signal + 0.5 * p_ap * d
-                acc[k] = xp.where(use, acc[k] + weight * prob[k] * rk, acc[k])
-                acc[3 + k] = xp.where(use, acc[3 + k] + weight * prob[k] * ek, acc[3 + k])
+                signal = -xp.expm1(-(eta * mu[k]))
+                sr[k] = xp.where(use, sr[k] + c[:, 10] * signal, sr[k])
+                se[k] = xp.where(use, se[k] + c[:, 11] * signal, se[k])
+            r0 = xp.where(use, r0 + c[:, 12], r0)
+            e0 = xp.where(use, e0 + c[:, 13], e0)
         else:
             eta_b, noise_b = prm[18], prm[19]
             if mode == 2:
-                fb = steps_b[:, s, :]
-                eta_b = _eta(fb, clear_b, arm_b, flags, sv_p, res_p, v_t, xp)
-                noise_b = fb[:, 7]
+                cb = consts_b[:, s, :]
+                eta_b = _eta(cb, clear_b, arm_b, flags, xp)
+                noise_b = cb[:, 8]
             rate = prm[15]
+            weight = c[:, 9]
             true_c = rate * eta * eta_b
-            sa = rate * eta + f[:, 7]
+            sa = rate * eta + c[:, 8]
             sb = rate * eta_b + noise_b
-            acc[0] = xp.where(use, acc[0] + weight * true_c, acc[0])
-            acc[1] = xp.where(use, acc[1] + weight * (sa * sb * prm[16]), acc[1])
+            sr[0] = xp.where(use, sr[0] + weight * true_c, sr[0])
+            sr[1] = xp.where(use, sr[1] + weight * (sa * sb * prm[16]), sr[1])
 
     sample = bool(flags & FLAGS["counts"])
 
@@ -342,7 +378,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         px = prm[12]
         fx, fz = px * px, (1.0 - px) * (1.0 - px)
         for k in range(3):
-            r, e = acc[k], acc[3 + k]
+            r, e = prob[k] * (sr[k] + r0), prob[k] * (se[k] + e0)
             ok = xp.where(r - e > 0.0, r - e, 0.0)
             ex = count(fx * e, k)
             cx = count(fx * ok, 3 + k)
@@ -354,7 +390,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
             out[..., 9 + k] = ez
     else:
         q, e_src = prm[20], prm[17]
-        t, a = acc[0], acc[1]
+        t, a = sr[0], sr[1]
         te = count(q * e_src * t, 0)
         tc = count(q * (1.0 - e_src) * t, 1)
         tu = count((1.0 - q) * t, 2)
@@ -367,9 +403,9 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         out[..., 3] = te + tc + tu + ae + ac + au
     out[..., OUT_SUM_ETA] = sum_eta
     out[..., OUT_N_USED] = n_used
-    out[..., OUT_CLEAR] = clear * clear_b
+    out[..., OUT_CLEAR] = clear_a * clear_b
     return out
 
 
-__all__ = ["sample_trials", "poisson", "step_mean_statistics", "STEP_COLUMNS", "PASS_COLUMNS", "PARAMS",
-           "N_OUT", "DECOY_OUTPUTS", "BBM92_OUTPUTS", "FLAGS", "MODES"]
+__all__ = ["sample_trials", "step_constants", "poisson", "step_mean_statistics", "STEP_COLUMNS", "STEP_CONSTANTS",
+           "PASS_COLUMNS", "PARAMS", "N_OUT", "DECOY_OUTPUTS", "BBM92_OUTPUTS", "FLAGS", "FLAG_CLEAR_GIVEN", "MODES"]

@@ -10,8 +10,8 @@ from scipy import stats
 from qsat._paths import kernels_dir
 from qsat.backend import gpu_available
 from qsat.montecarlo.kernel import sample_trials_kernel
-from qsat.montecarlo.sampler import (FLAGS, N_OUT, OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS, PASS_COLUMNS,
-                                     STEP_COLUMNS, sample_trials, step_mean_statistics)
+from qsat.montecarlo.sampler import (FLAG_CLEAR_GIVEN, FLAGS, N_OUT, OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS,
+                                     PASS_COLUMNS, STEP_COLUMNS, STEP_CONSTANTS, sample_trials, step_mean_statistics)
 from tests.montecarlo.conftest import make_inputs
 
 # Same counters, same operations in the same order: the counts (integers) must be identical and the
@@ -57,12 +57,14 @@ def test_layout_matches_header():
                                          "offset_b", "clear_sky_probability_b")]
     assert defined["N_PARAMS"] == len(PARAMS) and defined["N_OUT"] == N_OUT
     assert (defined["OUT_SUM_ETA"], defined["OUT_N_USED"], defined["OUT_CLEAR"]) == (OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR)
-    assert [defined["ETA"], defined["WEIGHT"], defined["NOISE"]] == [STEP_COLUMNS.index(c) for c in ("eta_static", "weight", "noise")]
+    assert defined["N_CONSTS"] == len(STEP_CONSTANTS)
+    assert [defined[f"C_{c.upper()}"] for c in STEP_CONSTANTS] == list(range(len(STEP_CONSTANTS)))
     assert [defined[k] for k in ("MODE", "FLAGS", "RHO_T", "V_P", "PX", "SIFT")] == [
         PARAMS.index(k) for k in ("mode", "flags", "rho_t", "v_p", "basis_probability_x", "sift_fraction")]
     assert defined["MU"] == PARAMS.index("mu1") and defined["PROB"] == PARAMS.index("p1")
     assert [defined[f] for f in ("F_WEATHER", "F_TURB", "F_POINT", "F_COUNTS")] == [
         FLAGS[k] for k in ("weather", "turbulence", "pointing", "counts")]
+    assert defined["F_CLEAR_GIVEN"] == FLAG_CLEAR_GIVEN
 
 
 PROTOCOLS = {"decoy-bb84": {}, "bbm92": {"protocol": "bbm92", "dual_downlink": False},
