@@ -158,7 +158,8 @@ def beam_wander_transmittance(deflection_m, aperture_radius_m, beam_radius_m):
     w = xp.asarray(beam_radius_m, dtype=xp.float64)
     r = xp.abs(xp.asarray(deflection_m, dtype=xp.float64))
     lam, ell = _shape_scale(4.0 * a * a / (w * w), xp)
-    return -xp.expm1(-2.0 * a * a / (w * w)) * xp.exp(-ell * (r / a) ** lam)
+    with np.errstate(over="ignore"):  # (r/a)^lambda -> inf far outside: eta -> 0
+        return -xp.expm1(-2.0 * a * a / (w * w)) * xp.exp(-ell * (r / a) ** lam)
 
 
 def beam_wander_cdf(eta, aperture_radius_m, beam_radius_m, sigma_m):
@@ -251,7 +252,7 @@ def _elliptic_disk(x0, y0, w1, w2, phi, a, xp):
     xi2 = (1.0 / w1 - 1.0 / w2) ** 2
     lam_e, ell_e = _shape_scale(a2 * xi2, xp)
     round_beam = xi2 == 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = xp.where(round_beam, 1.0, (w1 + w2) / xp.abs(w1 - w2))  # (W1 + W2)^2 / |W1^2 - W2^2|
         ecc = -2.0 * xp.expm1(-0.5 * a2 * xi2) * xp.exp(-ell_e * ratio ** lam_e)
     eta0 = first - xp.where(round_beam, 0.0, ecc)
@@ -264,7 +265,8 @@ def _elliptic_disk(x0, y0, w1, w2, phi, a, xp):
     u = xp.log(4.0 * a2 / (w1 * w2)) + a2 * inv1 * (1.0 + 2.0 * c2) + a2 * inv2 * (3.0 - 2.0 * c2)
     lam, ell = _shape_scale(_lambert_w_exp(u, xp), xp)
     # VSV 2016 eq. (3)†: eta = eta0 exp{-[r0 / (a R(2/W_eff))]^lambda(2/W_eff)}
-    return xp.clip(eta0, 0.0, 1.0) * xp.exp(-ell * (r0 / a) ** lam)
+    with np.errstate(over="ignore"):  # (r0/a)^lambda -> inf far outside: eta -> 0, as it should
+        return xp.clip(eta0, 0.0, 1.0) * xp.exp(-ell * (r0 / a) ** lam)
 
 
 def elliptic_beam_transmittance(x0_m, y0_m, w1_m, w2_m, phi_rad, aperture_radius_m, obscuration_ratio=0.0):
