@@ -90,3 +90,23 @@ def test_unknown_system_and_demand_on_untrusted_node():
                '[[network.demands]]\na = "Switch"\nb = "Beijing"\nrate = 1\n')
     with pytest.raises(QsatInputError, match=r"demands\[0\]\.a: Switch"):
         check_references(net, ["Xinglong"])
+
+
+def test_one_decoy_system_from_a_scenario():
+    net = _net('[[network.qkd_systems]]\nname = "ull-2g5"\nkey_protocol = "one-decoy-bb84"\n'
+               'detector_efficiency = 0.6\n[network.qkd_systems.protocol]\nrep_rate_hz = 2.5e9\n'
+               'basis_probability_x = 0.8\ndark_count_probability = 1e-10\nintrinsic_qber = 0.004\n'
+               'tail_bound = "hoeffding"\n[network.qkd_systems.one_decoy]\n'
+               'mean_photon_numbers = [0.45, 0.17]\nintensity_probabilities = [0.6, 0.4]\n')
+    system = net.system("ull-2g5")
+    assert system.key_protocol == "one-decoy-bb84"
+    assert system.one_decoy.mean_photon_numbers == [0.45, 0.17]
+    assert net.system("default").key_protocol == "decoy-bb84" and net.system("default").one_decoy is None
+
+
+def test_one_decoy_system_refuses_the_three_intensity_optimiser():
+    with pytest.raises(QsatInputError) as err:
+        _net('[[network.qkd_systems]]\nname = "g"\nkey_protocol = "one-decoy-bb84"\n'
+             '[network.qkd_systems.protocol]\noptimize = true\n[network.qkd_systems.one_decoy]\n'
+             'mean_photon_numbers = [0.5, 0.1]\nintensity_probabilities = [0.5, 0.5]\n')
+    assert "protocol.optimize = false" in err.value.expected
