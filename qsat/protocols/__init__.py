@@ -3,6 +3,7 @@
 Public surface:
 
 * :func:`~qsat.protocols.decoy_bb84.key_length` — decoy BB84 key from counts (Lim et al. 2014);
+* :func:`~qsat.protocols.one_decoy.key_length` — one-decoy BB84 key from counts (Rusca et al. 2018);
 * :func:`~qsat.protocols.optimize.optimize_decoy_bb84` — batched per-pass source optimisation;
 * :mod:`~qsat.protocols.bbm92` — entanglement-based key and entanglement budget;
 * :mod:`~qsat.protocols.bounds` — PLOB and TGW limits;
