@@ -171,8 +171,9 @@ def _():
               "detector efficiency and dark counts, visibility, block size) were found in the stored sources "
               "(only the abstract and introduction, arXiv:1407.7427), and a BB84 bound is not a substitute. "
               "Moreover González-Payo, Trényi, Wang & Curty, 'Upper security bounds for coherent-one-way "
-              "quantum key distribution' (2020, arXiv:2006.16891, abstract) show that the COW key rate scales at most quadratically with the transmittance and "
-              "that all COW implementations so far are insecure, so the published rate is not a secure key "
+              "quantum key distribution' (2020, arXiv:2006.16891, abstract) show that the COW key rate "
+              "scales at most quadratically with the transmittance and that all COW implementations so far "
+              "are insecure, so the published rate is not a secure key "
               "rate a model should reproduce; a COW case needs a post-2020 analysis (e.g. Li, Cao, Xie, Yin & "
               "Chen, arXiv:2309.16136, for a modified COW) and that experiment's data")
 
