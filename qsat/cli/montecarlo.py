@@ -78,7 +78,7 @@ def main(args) -> int:
 def _run(args, scenario, client) -> int:
     from ..backend import resolve
     from ..montecarlo.config import MonteCarloConfig
-    from ..montecarlo.inputs import build_inputs
+    from ..montecarlo.inputs import inputs_for_run
     from ..montecarlo.run import dashboard_link, run_montecarlo
     from ..pipeline import execute
 
@@ -91,9 +91,7 @@ def _run(args, scenario, client) -> int:
     remote_gpu = args.scheduler and (args.backend or "").lower() == "cupy"
     backend = "cupy" if remote_gpu else resolve(args.backend)
     run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link")
-    inputs = build_inputs(run.products["geometry"], run.products["link"], run.products["passes"], scenario.protocol,
-                          getattr(scenario, "detector", None), mc, getattr(scenario, "network", None), warn=run.warn,
-                          base_dir=scenario.base_dir)
+    inputs = inputs_for_run(run, mc)  # the montecarlo stage of `qsat run` builds the same inputs
     provenance = run.provenance()
     provenance.update(backend=backend, seed=str(seed))
     if client is not None:

@@ -22,7 +22,35 @@ from ..detection.wcp import click_probabilities
 from ..errors import QsatInputError
 from ..protocols.bbm92 import SIFT_FRACTION
 from .config import MonteCarloConfig
-from .sampler import FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS, step_mean_statistics
+from .sampler import FLAG_CLEAR_GIVEN, FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS, step_mean_statistics
+
+
+@dataclass
+class CorrelatedWeather:
+    """Keys of the spatially and temporally correlated weather of ``[network.weather]``.
+
+    Per row, for pass A and pass B (dual-downlink BBM92; else B repeats A): the index of the
+    pass's station in the scenario's ``ground_stations`` and the index of the weather window of
+    its culmination, ``floor((t_culmination - start) / decorrelation_time)`` — the keys of the
+    budget stage (:mod:`qsat.network.stage`), so a pass is clear in trial t of the Monte Carlo
+    exactly when it is clear in weather trial t of the budget (same seed, same probability).
+    """
+
+    station: np.ndarray      # (n_rows, 2) int64
+    window: np.ndarray       # (n_rows, 2) int64
+    correlation: np.ndarray  # (n_stations, n_stations): exp(-d / correlation_length)
+
+    def flags(self, seed: int, first_trial: int, n_trials: int, p0: int, p1: int, rows, xp=np):
+        """(n_trials, p1 - p0, 2) float64 clear flags of rows [p0, p1) (``rows``: their PASS_COLUMNS)."""
+        from ..backend import to_numpy
+        from ..network.weather import clear_flags
+
+        rows = to_numpy(rows)
+        out = xp.empty((n_trials, p1 - p0, 2), dtype=xp.float64)
+        for k, column in enumerate((0, 6)):  # clear-sky probability of pass A, of pass B
+            out[..., k] = clear_flags(seed, first_trial, n_trials, self.station[p0:p1, k], self.window[p0:p1, k],
+                                      rows[:, column], self.correlation, xp)
+        return out
 
 
 @dataclass
@@ -43,6 +71,7 @@ class MonteCarloInputs:
     steps_b: np.ndarray | None = None  # dual-downlink BBM92: pass B of each row (a pair of passes)
     row_coords: dict = field(default_factory=dict)  # extra coordinates of the rows (pass_a, pass_b)
     month: np.ndarray | None = None  # "YYYY-MM" of each row's (pass A's) rise, for monthly budgets
+    weather: CorrelatedWeather | None = None  # [network.weather]: correlated outcomes (else independent)
 
     @property
     def n_passes(self) -> int:
@@ -108,9 +137,54 @@ def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, wa
     return out
 
 
+def scenario_stations(scenario) -> list[tuple[str, float, float]]:
+    """(name, latitude_deg, longitude_deg) of the scenario's ground stations, in scenario order.
+
+    The order and the coordinates key and correlate the weather draws as the budget stage does.
+    """
+    from ..orbits.stations import resolve_station
+
+    stations = [resolve_station(spec, i) for i, spec in enumerate(scenario.ground_stations)]
+    return [(s.name, float(s.latitude_deg), float(s.longitude_deg)) for s in stations]
+
+
+def inputs_for_run(run, mc: MonteCarloConfig | None = None) -> MonteCarloInputs:
+    """:func:`build_inputs` from a pipeline run after its link stage (``qsat montecarlo`` and the stage)."""
+    sc = run.scenario
+    mc = mc if mc is not None else (getattr(sc, "montecarlo", None) or MonteCarloConfig())
+    return build_inputs(run.products["geometry"], run.products["link"], run.products["passes"], sc.protocol,
+                        getattr(sc, "detector", None), mc, getattr(sc, "network", None), warn=run.warn,
+                        base_dir=sc.base_dir, stations=scenario_stations(sc), start=sc.time.start)
+
+
+def _correlated_weather(passes_table, network, stations, start, warn) -> tuple[np.ndarray, np.ndarray] | None:
+    """(station index, window index) per pass for [network.weather], or None (independent weather)."""
+    import pandas as pd
+
+    weather = network.weather
+    if stations is None or start is None or "culmination_utc" not in passes_table:
+        if warn is not None:
+            warn("montecarlo: [network.weather] is set but the scenario's stations or the passes' culmination "
+                 "times were not given to build_inputs; weather sampled independently per pass")
+        return None
+    names = [s[0] for s in stations]
+    index = {name: i for i, name in enumerate(names)}
+    station = np.array([index[str(s)] for s in passes_table["station"]], dtype=np.int64)
+    t0 = np.datetime64(start.replace(tzinfo=None), "ns")  # as the budget stage: a UTC start
+    culm = pd.to_datetime(pd.Series(passes_table["culmination_utc"]), utc=True).dt.tz_convert(None)
+    culm = culm.to_numpy(dtype="datetime64[ns]")
+    window = np.floor((culm - t0) / np.timedelta64(1, "s") / weather.decorrelation_time).astype(np.int64)
+    return station, window
+
+
 def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: DetectorConfig | None,
-                 mc: MonteCarloConfig, network=None, warn=None, base_dir=None) -> MonteCarloInputs:
-    """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`."""
+                 mc: MonteCarloConfig, network=None, warn=None, base_dir=None, stations=None,
+                 start=None) -> MonteCarloInputs:
+    """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`.
+
+    ``stations`` (``(name, latitude_deg, longitude_deg)`` in scenario order, :func:`scenario_stations`)
+    and ``start`` (the scenario's start time) key the correlated weather of ``[network.weather]``.
+    """
     if protocol_cfg is None:
         raise QsatInputError("protocol", "missing", "a [protocol] section for qsat montecarlo")
     cfg = protocol_cfg
@@ -186,6 +260,25 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
                                                 zero, zero, zero, np.ones(n_pass)], axis=-1))
     assert passes.shape[-1] == len(PASS_COLUMNS)
     flags = sum(FLAGS[name] for name in mc.sample)
+    weather, weather_note = None, None
+    if "weather" in mc.sample and getattr(network, "weather", None) is not None:
+        keys = _correlated_weather(passes_table, network, stations, start, warn)
+        if keys is not None:
+            from ..network.weather import correlation_matrix
+
+            station_of, window_of = keys
+            rows_a, rows_b = passes[:, 2].astype(np.int64), passes[:, 4].astype(np.int64)
+            if mode != MODES["bbm92-dual"]:
+                rows_b = rows_a
+            lat = np.array([s[1] for s in stations], dtype=np.float64)
+            lon = np.array([s[2] for s in stations], dtype=np.float64)
+            w = network.weather
+            weather = CorrelatedWeather(station=np.stack([station_of[rows_a], station_of[rows_b]], axis=-1),
+                                        window=np.stack([window_of[rows_a], window_of[rows_b]], axis=-1),
+                                        correlation=correlation_matrix(lat, lon, w.correlation_length))
+            flags |= FLAG_CLEAR_GIVEN
+            weather_note = (f"weather correlated as [network.weather]: correlation length {w.correlation_length:g} m, "
+                            f"decorrelation time {w.decorrelation_time:g} s")
     rho_t, v_t = step_mean_statistics(step_s, mc.turbulence_coherence_time)
     rho_p, v_p = step_mean_statistics(step_s, mc.pointing_coherence_time)
     values = {
@@ -203,14 +296,14 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     if mode == MODES["decoy-bb84"]:
         key_settings.update(tail=cfg.tail_bound, min_z_counts=cfg.min_z_counts,
                             mu=[float(x) for x in mu], p=[float(x) for x in p])
-    notes = []
+    notes = [weather_note] if weather_note else []
     if not math.isclose(v_t, 1.0) or not math.isclose(v_p, 1.0):
         notes.append(f"step means of fades over {step_s:g} s steps: turbulence variance fraction {v_t:.3g}, "
                      f"pointing {v_p:.3g}")
     return MonteCarloInputs(steps=steps, passes=passes, params=params, protocol=cfg.protocol,
                             key_settings=key_settings, pass_id=pass_id, station=station, satellite=satellite,
                             step_s=step_s, sampled=tuple(mc.sample), notes=notes, steps_b=steps_b,
-                            row_coords=row_coords, month=month)
+                            row_coords=row_coords, month=month, weather=weather)
 
 
 def _pairs(geometry, passes_table, valid, steps, p_clear, step_s, pass_id, station):

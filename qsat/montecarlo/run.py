@@ -58,11 +58,13 @@ def _check_chunk(value, field: str) -> int:
 
 def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: int, t1: int, p0: int, p1: int,
                   seed: int, backend: str = "numpy", engine: str = "kernel", store_counts: bool = False,
-                  store: tuple[str, str] | None = None, steps_b=None) -> dict:
+                  store: tuple[str, str] | None = None, steps_b=None, weather=None) -> dict:
     """One task: trials [t0, t1) × passes [p0, p1); returns host arrays (t1-t0, p1-p0[, 12]).
 
     With ``store`` = (Zarr path every worker sees, run token), the task writes its rows there
-    itself and returns an empty dict: the results never travel through the client.
+    itself and returns an empty dict: the results never travel through the client. ``weather``
+    (:class:`~qsat.montecarlo.inputs.CorrelatedWeather`) gives the chunk's weather outcomes,
+    drawn on the chunk's backend before the fused kernel runs.
     """
     from ..backend import to_numpy
 
@@ -73,16 +75,20 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
 
         from .kernel import sample_trials_kernel
 
+        clear = weather.flags(seed, t0, t1 - t0, p0, p1, ps, cupy) if weather is not None else None
         out = sample_trials_kernel(cupy.asarray(st), cupy.asarray(ps), cupy.asarray(params), t1 - t0, t0, p0, seed,
-                                   None if sb is None else cupy.asarray(sb))
-    elif engine == "kernel":
-        from .kernel import sample_trials_kernel
-
-        out = sample_trials_kernel(st, ps, params, t1 - t0, t0, p0, seed, sb)
+                                   None if sb is None else cupy.asarray(sb), clear=clear)
     else:
-        from .sampler import sample_trials
+        clear = weather.flags(seed, t0, t1 - t0, p0, p1, ps) if weather is not None else None
+        if engine == "kernel":
+            from .kernel import sample_trials_kernel
 
-        out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed, sb)
+            out = sample_trials_kernel(st, ps, params, t1 - t0, t0, p0, seed, sb, clear=clear,
+                                       threads=_host_threads())
+        else:
+            from .sampler import sample_trials
+
+            out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed, sb, clear=clear)
     res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings).items()}
     if store_counts:
         res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
@@ -92,6 +98,19 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
             array[t0:t1, p0:p1] = res[name]
         return {}
     return res
+
+
+def _host_threads() -> int:
+    """Host-kernel threads of a task: the cores left to it by the other threads of its Dask worker."""
+    from .kernel import host_cores
+
+    try:
+        from distributed import get_worker
+
+        busy = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):  # not in a Dask worker
+        busy = 1
+    return max(1, host_cores() // max(1, busy))
 
 
 _OPEN_STORE: dict = {}
@@ -398,7 +417,7 @@ def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkp
             p0, p1 = pi * pc, min((pi + 1) * pc, n_pass)
             fut = client.submit(compute_chunk, steps_f, passes_f, inputs.params, inputs.protocol, inputs.key_settings,
                                 t0, t1, p0, p1, seed, backend, engine, store_counts, store, steps_b_f,
-                                key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
+                                inputs.weather, key=f"qsat-montecarlo-{run_id}-{ti}-{pi}")
             futures[fut.key] = (ti, pi, t0, t1, p0, p1)
             pending.append(fut)
         for fut in as_completed(pending):

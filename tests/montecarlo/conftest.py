@@ -81,18 +81,28 @@ def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B
                           coords=coords,
                           attrs={"step_s": 1.0})
     link = xr.Dataset({k: (dims, v) for k, v in cols.items()}, coords=coords)
+    culmination = [pd.Timestamp(T0, tz="UTC") + pd.Timedelta(seconds=offsets[i] + lengths[i] // 2)
+                   for i in range(n_pass)]
     passes = pd.DataFrame({"pass_id": coords["pass"], "satellite": sats, "station": list(stations[:n_pass]),
-                           "rise_utc": pd.to_datetime(["2024-03-01T00:00:00Z"] * n_pass)})
+                           "rise_utc": pd.to_datetime(["2024-03-01T00:00:00Z"] * n_pass),
+                           "culmination_utc": pd.to_datetime(culmination, utc=True)})
     return geometry, link, passes
 
 
-def make_inputs(protocol=None, mc=None, **kwargs):
+#: Stations of the synthetic passes (name, latitude, longitude): A and B 40 km apart, C far away.
+STATIONS = [("A", 40.0, 116.0), ("B", 40.0, 116.47), ("C", 30.0, 80.0)]
+#: Start of the synthetic scenario (weather windows count from it).
+START = T0.astype("datetime64[s]").astype(object).replace(tzinfo=None)
+
+
+def make_inputs(protocol=None, mc=None, network=None, **kwargs):
     geometry, link, passes = synthetic(**kwargs)
     cfg = protocol_from_dict(protocol or {})
     mc = MonteCarloConfig.model_validate(mc or {"clear_sky_probability": {"A": 0.8, "B": 0.5},
                                                 "turbulence_coherence_time": "0.5 s",
                                                 "pointing_coherence_time": "2 s"})
-    return build_inputs(geometry, link, passes, cfg, DetectorConfig(preset="si-spad"), mc)
+    return build_inputs(geometry, link, passes, cfg, DetectorConfig(preset="si-spad"), mc, network,
+                        stations=STATIONS, start=START)
 
 
 @pytest.fixture
