@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 import zarr
 
@@ -114,3 +115,41 @@ def test_pipeline_stage_adds_the_statistics(scenario_file):
     ds = run.products["montecarlo"]
     assert ds.attrs["trials"] == 64 and ds.attrs["seed"] == "7"
     assert ds["pass_secret_key_bits_quantile"].sizes["pass"] == len(run.products["passes"])
+
+
+@pytest.mark.filterwarnings("ignore::qsat.errors.QsatWarning")  # the keys stage's dead-time note, recorded in the run
+def test_qsat_run_writes_the_montecarlo_product_of_qsat_montecarlo(scenario_file, tmp_path, capsys):
+    """The montecarlo stage of ``qsat run``: same seed, same numbers as ``qsat montecarlo``, in the output schema."""
+    import json
+
+    out_dir = tmp_path / "run"
+    assert main(["run", str(scenario_file), "--out", str(out_dir), "--no-figures", "--no-export"]) == 0
+    assert "montecarlo.nc" in capsys.readouterr().out
+    store = tmp_path / "mc.zarr"
+    assert main(["montecarlo", str(scenario_file), "--out", str(store)]) == 0
+    reference = xr.open_zarr(store)
+    with xr.open_dataset(out_dir / "montecarlo.nc") as ds:
+        assert ds.attrs["product"] == "montecarlo" and ds.attrs["schema_version"]
+        assert ds.attrs["trials"] == 64 and str(ds.attrs["seed"]) == "7"
+        assert set(reference.data_vars) <= set(ds.data_vars)
+        for name in reference.data_vars:
+            np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["montecarlo"]["trials"] == 64
+    assert summary["montecarlo"]["budget_secret_key_bits_mean"] == float(reference["budget_secret_key_bits_mean"])
+
+
+def test_scenarios_without_a_montecarlo_section_skip_the_stage():
+    from qsat.pipeline import STAGES
+    from qsat.scenario import load
+
+    names = [s.name for s in STAGES]
+    assert names[-1] == "montecarlo" and names.index("budget") < names.index("montecarlo")  # `qsat budget` stops before
+    stage = STAGES[-1]
+    examples = sorted((ROOT / "examples").glob("*.toml"))
+    assert examples
+    for path in examples:
+        scenario = load(path)
+        assert stage.applies(scenario) == (scenario.montecarlo is not None and scenario.link is not None
+                                           and scenario.protocol is not None), path.name
+    assert not any(load(p).montecarlo is not None for p in examples)  # the examples run as before
