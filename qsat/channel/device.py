@@ -43,3 +43,19 @@ def sample_gpu(fade, n_samples: int, seed: int, stream: int = 0, model: str = "a
            (fade, out, np.int64(n_steps), np.int64(n_samples), np.int64(first_step),
             np.int64(seed - 2**64 if seed >= 2**63 else seed), np.int64(stream), np.int64(MODELS[model])))
     return out
+
+
+def sample_elliptic_gpu(inputs, n_samples: int, seed: int, stream: int = 0, first_step: int = 0):
+    """``kernels/fading.cu: elliptic_sample`` on the current device; returns CuPy (n_steps, n_samples)."""
+    import cupy as cp
+
+    from ..random import check_seed
+
+    seed = check_seed(seed)
+    inputs = cp.ascontiguousarray(cp.asarray(inputs, dtype=cp.float64))
+    n_steps = inputs.shape[0]
+    out = cp.empty((n_steps, n_samples), dtype=cp.float64)
+    launch("fading", "elliptic_sample", n_steps * n_samples,
+           (inputs, out, np.int64(n_steps), np.int64(n_samples), np.int64(first_step),
+            np.int64(seed - 2**64 if seed >= 2**63 else seed), np.int64(stream)))
+    return out

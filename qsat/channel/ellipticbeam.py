@@ -465,6 +465,18 @@ def sample_elliptic_beam(inputs, n_samples: int, seed: int, stream: int = 0, fir
     return value.reshape(n_steps, n_samples)
 
 
+def sample_elliptic_beam_host(inputs, n_samples: int, seed: int, stream: int = 0, first_step: int = 0) -> np.ndarray:
+    """The same draws from the host build of ``kernels/fading.cu: elliptic_sample`` (tests, CPU reference)."""
+    from ..kernels import host_call
+
+    inputs = np.ascontiguousarray(inputs, dtype=np.float64)
+    out = np.empty((inputs.shape[0], n_samples))
+    seed = check_seed(seed)
+    host_call("fading", "elliptic_sample", inputs, out, inputs.shape[0], n_samples, first_step,
+              seed - 2**64 if seed >= 2**63 else seed, stream)
+    return out
+
+
 def _check_positive(field, value):
     if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value > 0):
         raise QsatInputError(field, value, "a positive finite number (SI units)")

@@ -139,7 +139,7 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
         units, long_name = VARIABLES[name]
         data[name] = (("pass", "step"), out[:, :, j], {"units": units, "long_name": long_name})
     if elliptic:
-        for name, values in zip(ELLIPTIC_VARIABLES, _elliptic_statistics(eb_in, seed, elliptic_samples)):
+        for name, values in zip(ELLIPTIC_VARIABLES, _elliptic_statistics(eb_in, seed, elliptic_samples, backend)):
             units, long_name = ELLIPTIC_VARIABLES[name]
             data[name] = (("pass", "step"), values, {"units": units, "long_name": long_name})
     data["valid"] = (("pass", "step"), valid, geometry["valid"].attrs)
@@ -161,8 +161,21 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int):
-    """Mean and 5th percentile of the elliptic-beam PDT per step, and its Theta variance/covariance."""
+def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int, backend: str = "numpy"):
+    """Mean and 5th percentile of the elliptic-beam PDT per step, and its Theta variance/covariance.
+
+    On the ``cupy`` backend the draws come from ``kernels/fading.cu: elliptic_sample`` (same
+    counters as the twin, so the same numbers up to rounding).
+    """
+    if backend == "cupy":
+        from .device import sample_elliptic_gpu
+
+        def sample(rows, first):
+            return to_numpy(sample_elliptic_gpu(rows, n_samples, seed, first_step=first))
+    else:
+        def sample(rows, first):
+            return sample_elliptic_beam(rows, n_samples, seed, first_step=first)
+
     shape = inputs.shape[:-1]
     flat = inputs.reshape(-1, inputs.shape[-1])
     mean = np.full(flat.shape[0], np.nan)
@@ -176,7 +189,7 @@ def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int):
             part = run[start:start + per_call]
             if part.size == 0:
                 continue
-            draws = sample_elliptic_beam(flat[part], n_samples, seed, first_step=int(part[0]))
+            draws = sample(flat[part], int(part[0]))
             mean[part] = draws.mean(axis=1)
             p05[part] = np.percentile(draws, 5.0, axis=1)
     var = flat[:, ELLIPTIC_COLUMNS.index("theta_var")]

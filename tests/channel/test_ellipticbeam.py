@@ -15,6 +15,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import lambertw
 
+from qsat.backend import gpu_available
 from qsat.channel import ellipticbeam as eb
 from qsat.channel.budget import OUTPUTS, channel_step
 from qsat.channel.sampling import sample_transmittance
@@ -254,6 +255,42 @@ def test_elliptic_sampler_is_chunk_independent_and_keeps_nan_rows():
     assert not np.allclose(whole, eb.sample_elliptic_beam(inputs, 300, SEED, stream=5), equal_nan=True)
 
 
+def _kernel_inputs(uplink_params):
+    el = np.radians([80.0, 40.0, 20.0, 5.0])
+    d = np.array([520e3, 780e3, 1300e3, 2200e3])
+    res = channel_step(el, d, np.full(4, -1.0), np.full(4, -1.0), np.ones(4, np.uint8), uplink_params)
+    synthetic = np.vstack([_inputs(1), _inputs(1) * np.nan, _inputs(1, w_st=30.0, sx=10.0, bias=3.0, eps=0.3),
+                           _inputs(1, w_st=0.05, sx=0.02), _inputs(1, w_st=1e4, sx=3e3, var=0.0, cov=0.0),
+                           _inputs(1, w_st=2.0, sx=0.0, sy=0.0, var=0.2, cov=0.0)])
+    return np.vstack([eb.elliptic_inputs(res, d, uplink_params), synthetic])
+
+
+def _agree(twin, other):
+    """Same NaN rows; values agree to 1e-14 (1 + |ln eta|): an exponent's rounding scales with it."""
+    assert np.array_equal(np.isnan(twin), np.isnan(other))
+    ok = np.isfinite(twin)
+    rel = np.abs(twin[ok] - other[ok]) / np.maximum(other[ok], 1e-300)
+    assert np.all(rel <= 1e-14 * (1.0 + np.abs(np.log(np.maximum(other[ok], 1e-300)))))
+
+
+def test_twin_and_host_kernel_agree_sample_for_sample(uplink_params):
+    inputs = _kernel_inputs(uplink_params)
+    twin = eb.sample_elliptic_beam(inputs, 3000, SEED, stream=7)
+    _agree(twin, eb.sample_elliptic_beam_host(inputs, 3000, SEED, stream=7))
+    assert np.all(np.isnan(twin[5])) and np.all((twin[np.isfinite(twin)] >= 0) & (twin[np.isfinite(twin)] <= 1))
+    part = eb.sample_elliptic_beam_host(inputs[6:], 3000, SEED, stream=7, first_step=6)
+    _agree(twin[6:], part)
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
+def test_gpu_kernel_agrees_with_twin(uplink_params):
+    from qsat.channel.device import sample_elliptic_gpu
+
+    inputs = _kernel_inputs(uplink_params)
+    twin = eb.sample_elliptic_beam(inputs, 4000, SEED, stream=7)
+    _agree(twin, sample_elliptic_gpu(inputs, 4000, SEED, stream=7).get())
+
+
 def test_uplink_shape_statistics():
     var, cov = eb.uplink_shape_statistics(np.array([2.0, 2.0, 2.0]), np.array([2.0, 2.0 * math.sqrt(2.0), 20.0]))
     assert var[0] == 0.0 and cov[0] == 0.0
@@ -310,6 +347,22 @@ def test_stage_adds_elliptic_statistics():
                                           receiver={"aperture": "30 cm", "field_of_view": "100 urad"}), seed=11)
     assert not set(ELLIPTIC_VARIABLES) & set(plain.data_vars)
     assert np.array_equal(plain["transmittance"].values, ds["transmittance"].values, equal_nan=True)
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
+def test_stage_on_the_gpu_matches_numpy():
+    from qsat.channel.stage import compute_link
+    from tests.channel.conftest import make_config
+    from tests.channel.test_config_stage import synthetic_geometry
+
+    cfg = make_config(direction="uplink", fading="elliptic_beam",
+                      transmitter={"divergence": "20 urad", "aperture": "18 cm"},
+                      receiver={"aperture": "30 cm", "field_of_view": "100 urad"})
+    geo = synthetic_geometry()
+    cpu = compute_link(geo, cfg, seed=3, elliptic_samples=512)
+    gpu = compute_link(geo, cfg, seed=3, elliptic_samples=512, backend="cupy")
+    for name in ("transmittance_elliptic_mean", "transmittance_elliptic_p05"):
+        np.testing.assert_allclose(gpu[name].values, cpu[name].values, rtol=1e-9)
 
 
 # --- bad inputs ------------------------------------------------------------------------------------
