@@ -220,28 +220,34 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     double r0 = 0.0, e0 = 0.0;
     double sum_eta = 0.0, n_used = 0.0;
     long long n_steps = (long long)pass_in[QMC_N_STEPS];
+    // An overcast downlink transmits nothing: its eta is exactly 0 whatever its fades, so its draws
+    // are skipped (the twin draws them and multiplies by 0: the same numbers).
+    int lit_a = clear != 0.0, lit_b = mode == 2 && clear_b != 0.0;
     for (long long s = 0; s < n_steps; ++s) {
         const double* f = c + s * QMC_N_CONSTS;
-        qmc_advance(&arm_a, s, (uint32_t)(off_a + s), pass_a, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
-        if (mode == 2)
+        if (lit_a)
+            qmc_advance(&arm_a, s, (uint32_t)(off_a + s), pass_a, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
+        if (lit_b)
             qmc_advance(&arm_b, s, (uint32_t)(off_b + s), pass_b, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
         if (!(f[QMC_C_WEIGHT] > 0.0)) continue;
-        double eta = qmc_eta(f, clear, &arm_a, flags);
+        double eta = lit_a ? qmc_eta(f, clear, &arm_a, flags) : 0.0;
         sum_eta += eta;
         n_used += 1.0;
         if (mode == 0) {
             // Lim et al., PRA 89, 022307 (2014), simulation model (qsat/detection/wcp.py), affine in
             // the signal probability 1 - e^{-eta mu}: R = (1 + p_ap) d, E = p_dc + e_int s + p_ap d / 2,
-            // d = s (1 - 2 p_dc) + 2 p_dc
-            double s0 = -expm1(-(eta * mu0));
-            double s1 = -expm1(-(eta * mu1));
-            double s2 = -expm1(-(eta * mu2));
-            sr[0] += f[QMC_C_WA] * s0;
-            sr[1] += f[QMC_C_WA] * s1;
-            sr[2] += f[QMC_C_WA] * s2;
-            se[0] += f[QMC_C_WB] * s0;
-            se[1] += f[QMC_C_WB] * s1;
-            se[2] += f[QMC_C_WB] * s2;
+            // d = s (1 - 2 p_dc) + 2 p_dc; no signal (eta = 0) adds nothing to sr, se
+            if (lit_a) {
+                double s0 = -expm1(-(eta * mu0));
+                double s1 = -expm1(-(eta * mu1));
+                double s2 = -expm1(-(eta * mu2));
+                sr[0] += f[QMC_C_WA] * s0;
+                sr[1] += f[QMC_C_WA] * s1;
+                sr[2] += f[QMC_C_WA] * s2;
+                se[0] += f[QMC_C_WB] * s0;
+                se[1] += f[QMC_C_WB] * s1;
+                se[2] += f[QMC_C_WB] * s2;
+            }
             r0 += f[QMC_C_WR0];
             e0 += f[QMC_C_WE0];
         } else {
@@ -249,7 +255,7 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
             double eta_b = prm[QMC_ETA_B], noise_b = prm[QMC_NOISE_B];
             if (mode == 2) {
                 const double* fb = c_b + s * QMC_N_CONSTS;
-                eta_b = qmc_eta(fb, clear_b, &arm_b, flags);
+                eta_b = lit_b ? qmc_eta(fb, clear_b, &arm_b, flags) : 0.0;
                 noise_b = fb[QMC_C_NOISE];
             }
             double rate = prm[QMC_PAIR_RATE];
