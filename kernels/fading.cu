@@ -3,6 +3,8 @@
 // times the step's static transmittance. Philox4x32-10 keyed by the seed, counter
 // (sample index, stream, tag): a sample depends on (seed, stream, step, sample) only.
 // Twin: qsat/channel/sampling.py (sample_transmittance), same counters, same operations.
+// elliptic_sample (end of file): the elliptic-beam PDT of uplinks, twin
+// qsat/channel/ellipticbeam.py (sample_elliptic_beam).
 #include "philox.cuh"
 
 // Columns of the per-step input (budget.FADE_COLUMNS).

@@ -3,6 +3,7 @@
 Topic modules (each formula cited in its docstring): :mod:`.beam` (Gaussian beam, aperture
 collection), :mod:`.atmosphere` (air mass, extinction), :mod:`.turbulence` (Cn2 profiles, r0,
 theta0, Rytov variance, scintillation, beam wander), :mod:`.pointing` (Farid & Hranilovic),
+:mod:`.ellipticbeam` (beam-wander and elliptic-beam PDT of uplinks and its sampler twin),
 :mod:`.background` (sky radiance, counts), :mod:`.budget` (the per-step assembly and its
 kernel twin), :mod:`.sampling` (fading sampler twin), :mod:`.config` (the ``[link]``
 section), :mod:`.stage` (the pipeline stage). Public entry points:

@@ -37,6 +37,7 @@ stays finite for ``W1 = W2`` (where ``R`` of the ellipticity term is infinite).
 Randomness: Philox4x32-10 (:mod:`qsat.random`) keyed by the seed with counter
 ``(sample index, stream, tag)`` as in :mod:`.sampling`: the sample index of step i, realisation j
 is ``i * n_samples + j``, so draws depend on the seed only, never on chunking.
+:func:`sample_elliptic_beam` is the NumPy/CuPy twin of ``kernels/fading.cu: elliptic_sample``.
 """
 
 from __future__ import annotations
