@@ -101,16 +101,22 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
 
 
 def _host_threads() -> int:
-    """Host-kernel threads of a task: the cores left to it by the other threads of its Dask worker."""
+    """Host-kernel threads of a task: one inside a Dask worker, else every core.
+
+    Dask already spreads the tasks over the cores (in-process: a thread per core; otherwise the
+    worker processes and threads the user started, possibly several per machine), so a task
+    that threaded its kernel too would oversubscribe them. Outside Dask the kernel uses every
+    core through OpenMP. Results do not depend on it.
+    """
     from .kernel import host_cores
 
     try:
         from distributed import get_worker
 
-        busy = int(get_worker().state.nthreads)
-    except (ImportError, ValueError, AttributeError):  # not in a Dask worker
-        busy = 1
-    return max(1, host_cores() // max(1, busy))
+        get_worker()
+        return 1
+    except (ImportError, ValueError):  # not in a Dask worker
+        return host_cores()
 
 
 _OPEN_STORE: dict = {}
