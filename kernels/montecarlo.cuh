@@ -4,7 +4,9 @@
 // One element = one (trial, pass). Its draws are Philox4x32-10 blocks with key = seed and counter
 // (word0, pass, trial, tag): word0 is the step (per-step fades) or the attempt (Poisson), tag names
 // the quantity. A draw therefore depends on (seed, trial, pass, step) only — never on chunking,
-// launch layout or worker count. Formulas and references: docs/montecarlo.md and sampler.py.
+// launch layout or worker count. Correlated weather ([network.weather]) comes in as given outcomes
+// per (trial, row), keyed by (seed, trial, window, station) (qsat.network.weather.clear_flags).
+// Formulas and references: docs/montecarlo.md and sampler.py.
 #pragma once
 #include "philox.cuh"
 

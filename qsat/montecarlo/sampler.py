@@ -3,7 +3,9 @@
 An element is one (trial, pass). It walks the pass's steps and, per step,
 
 1. **weather** (once per pass): clear with the station's clear-sky probability, else the
-   signal transmittance is 0 for the whole pass (background and dark clicks remain);
+   signal transmittance is 0 for the whole pass (background and dark clicks remain); with
+   ``[network.weather]`` the outcomes are given (``clear``), correlated across stations and
+   weather windows by :func:`qsat.network.weather.clear_flags`;
 2. **pointing**: the beam offset at the receiver ``(mu + sigma_x g_x, sigma_y g_y)`` with
    ``g_x, g_y`` standard normal (Rayleigh radial offset without bias, Rice with bias, Hoyt for
    sigma_x != sigma_y) gives the fade ``exp(-2 r^2 / w_eq^2)`` of Farid & Hranilovic,
@@ -50,7 +52,8 @@ step-mean irradiance, exact in the weak-fluctuation limit where ln I ≈ I - 1).
 Random numbers: Philox4x32-10 (:func:`qsat.random.philox4x32_10`) with key = seed and
 counter ``(step or attempt, pass, trial, tag)``; three normals per step come from one block
 by Box-Muller on 32-bit uniforms; weather and counts use 53-bit uniforms
-(:func:`qsat.random.u01`). Poisson draws: inversion below 10, Hörmann's PTRS at 10 and
+(:func:`qsat.random.u01`). What a step contributes independently of the trial is computed once
+per chunk (:func:`step_constants`) and read by the kernel and this twin alike. Poisson draws: inversion below 10, Hörmann's PTRS at 10 and
 above (Insurance: Math. Econ. 12, 39 (1993), Sec. 3).
 """
 
