@@ -1,7 +1,8 @@
 """Pipeline stage ``montecarlo``: the Monte Carlo of the scenario's passes, in-process (product ``montecarlo``).
 
-Runs in ``qsat run`` when the scenario has a ``[montecarlo]`` section (with ``[link]`` and
-``[protocol]``), after the budget stage (so ``qsat budget`` does not run it). Reads
+Runs in ``qsat run`` when the scenario has a ``[montecarlo]`` section, after the budget stage
+(so ``qsat budget`` does not run it); without ``[link]`` or ``[protocol]`` it records a
+warning and adds nothing. Reads
 ``geometry``, ``link`` and ``passes`` and the ``[montecarlo]``, ``[protocol]``, ``[detector]``
 and ``[network]`` sections; adds ``run.products["montecarlo"]``, the statistics Dataset of
 :func:`qsat.montecarlo.run.run_montecarlo` with the scenario's seed — the same numbers as
@@ -18,6 +19,11 @@ def run_stage(run) -> None:
     from .inputs import inputs_for_run
     from .run import run_montecarlo
 
+    missing = [f"[{name}]" for name in ("link", "protocol") if getattr(run.scenario, name, None) is None]
+    if missing:
+        run.warn(f"montecarlo: skipped, the scenario has [montecarlo] but no {' or '.join(missing)} "
+                 "(the Monte Carlo samples the link and the protocol's keys)")
+        return
     for need in ("geometry", "link", "passes"):
         if need not in run.products:
             raise QsatError(f"the montecarlo stage needs the '{need}' product (passes and link stages)")

@@ -148,8 +148,18 @@ def test_scenarios_without_a_montecarlo_section_skip_the_stage():
     stage = STAGES[-1]
     examples = sorted((ROOT / "examples").glob("*.toml"))
     assert examples
-    for path in examples:
+    for path in examples:  # the examples have no [montecarlo]: they run as before
         scenario = load(path)
-        assert stage.applies(scenario) == (scenario.montecarlo is not None and scenario.link is not None
-                                           and scenario.protocol is not None), path.name
-    assert not any(load(p).montecarlo is not None for p in examples)  # the examples run as before
+        assert scenario.montecarlo is None and not stage.applies(scenario), path.name
+
+
+def test_montecarlo_without_a_protocol_is_skipped_with_a_warning(tmp_path):
+    from qsat.errors import QsatWarning
+    from qsat.pipeline import execute
+    from qsat.scenario import load
+
+    path = tmp_path / "no-protocol.toml"
+    path.write_text(SCENARIO.replace("[protocol]\n", "").replace('duration = "2 d"', 'duration = "6 h"'))
+    with pytest.warns(QsatWarning, match=r"montecarlo: skipped.*no \[protocol\]"):
+        run = execute(load(path), backend="numpy")
+    assert "montecarlo" not in run.products and "link" in run.products
