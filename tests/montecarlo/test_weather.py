@@ -114,3 +114,12 @@ def test_without_the_stations_the_weather_stays_independent_with_a_warning():
                           _network(), warn=warnings.append)
     assert inputs.weather is None and not int(inputs.param("flags")) & FLAG_CLEAR_GIVEN
     assert any("independently" in w for w in warnings)
+
+
+def test_dual_downlink_pairs_take_both_stations_outcomes():
+    inputs = make_inputs({"protocol": "bbm92", "dual_downlink": True}, mc=MC, network=_network())
+    np.testing.assert_array_equal(inputs.weather.station, [[0, 1], [0, 1]])  # pairs (0, 1) and (2, 3)
+    trials = 500
+    clear = _clear(inputs, trials)
+    network = sample_clear(SEED, trials, [0, 1, 0, 1], [0, 0, 0, 0], P_PASS, CORR)
+    np.testing.assert_array_equal(clear, (network[:, [0, 2]] & network[:, [1, 3]]).astype(float))
