@@ -53,8 +53,8 @@ Random numbers: Philox4x32-10 (:func:`qsat.random.philox4x32_10`) with key = see
 counter ``(step or attempt, pass, trial, tag)``; three normals per step come from one block
 by Box-Muller on 32-bit uniforms; weather and counts use 53-bit uniforms
 (:func:`qsat.random.u01`). What a step contributes independently of the trial is computed once
-per chunk (:func:`step_constants`) and read by the kernel and this twin alike. Poisson draws: inversion below 10, Hörmann's PTRS at 10 and
-above (Insurance: Math. Econ. 12, 39 (1993), Sec. 3).
+per chunk (:func:`step_constants`) and read by the kernel and this twin alike. Poisson draws:
+inversion below 10, Hörmann's PTRS at 10 and above (Insurance: Math. Econ. 12, 39 (1993), Sec. 3).
 """
 
 from __future__ import annotations
