@@ -135,11 +135,7 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
     KeyResult
         ``secret_key_bits`` is ⌊ℓ⌋ where ℓ > 0 and the status is 0, else 0.
     """
-    xp = array_namespace(n_x, n_z, m_x, m_z, mu, p)
-    f64 = xp.float64
-    n_x, n_z, m_x, m_z, mu, p = (xp.asarray(a, dtype=f64) for a in (n_x, n_z, m_x, m_z, mu, p))
-    shape = np.broadcast_shapes(n_x.shape, n_z.shape, m_x.shape, m_z.shape, mu.shape, p.shape)
-    n_x, n_z, m_x, m_z, mu, p = (xp.broadcast_to(a, shape) for a in (n_x, n_z, m_x, m_z, mu, p))
+    xp, (n_x, n_z, m_x, m_z, mu, p) = block_arrays(n_x, n_z, m_x, m_z, mu, p)
     eps = eps_sec / 21.0
     e_mu = xp.exp(-mu)
     scale = 1.0 / (e_mu * p)                           # e^{μ_k} / p_k
@@ -150,13 +146,34 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
     mu2, mu3 = mu[..., 1], mu[..., 2]
     vz1 = t1 * (mz_hi[..., 1] - mz_lo[..., 2]) / (mu2 - mu3)
     vz1 = xp.maximum(vz1, 0.0)
+    return key_from_bounds(xp, sx0, sx1, sz1, vz1, nX, nZ, mX, mZ, eps_sec=eps_sec, eps_cor=eps_cor,
+                           error_correction_efficiency=error_correction_efficiency, tail=tail,
+                           min_z_counts=min_z_counts, eps_pieces=21.0)
+
+
+def block_arrays(*arrays):
+    """(namespace, the arrays as float64 broadcast to one shape): the inputs of a key-length call."""
+    xp = array_namespace(*arrays)
+    arrays = [xp.asarray(a, dtype=xp.float64) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    return xp, [xp.broadcast_to(a, shape) for a in arrays]
+
+
+def key_from_bounds(xp, sx0, sx1, sz1, vz1, nX, nZ, mX, mZ, *, eps_sec, eps_cor, error_correction_efficiency,
+                    tail, min_z_counts, eps_pieces) -> KeyResult:
+    """Key length from the decoy bounds (Lim et al. 2014, Eqs. (1) and (5)), shared by the decoy proofs.
+
+    ``eps_pieces`` is the number of equal parts ε_sec is split into (21 for Lim et al.'s
+    three intensities, 19 for Rusca et al.'s 1-decoy Eq. (A24)); it sets the 6 log2(pieces/ε_sec)
+    term of ℓ.
+    """
     e1 = vz1 / xp.maximum(sz1, 1e-300)
     if tail == "asymptotic":
         phase = xp.minimum(e1, 0.5)
         finite_terms = 0.0
     else:
         phase = xp.minimum(e1 + sampling_deviation(eps_sec, e1, sz1, sx1), 0.5)
-        finite_terms = 6.0 * math.log2(21.0 / eps_sec) + math.log2(2.0 / eps_cor)
+        finite_terms = 6.0 * math.log2(eps_pieces / eps_sec) + math.log2(2.0 / eps_cor)
     qber_x = mX / xp.maximum(nX, 1e-300)
     qber_z = mZ / xp.maximum(nZ, 1e-300)
     lam = error_correction_efficiency * nX * binary_entropy(qber_x)

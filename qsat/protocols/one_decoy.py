@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..backend import array_namespace
-from .decoy_bb84 import MIN_Z_COUNTS, STATUS, KeyResult
-from .statistics import binary_entropy, expectation_bounds, sampling_deviation
+from .decoy_bb84 import MIN_Z_COUNTS, STATUS, KeyResult, block_arrays, key_from_bounds
+from .statistics import expectation_bounds
 
 __all__ = ["key_length", "STATUS", "EPS_PIECES"]
 
@@ -101,11 +99,7 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
         As :func:`qsat.protocols.decoy_bb84.key_length` (``s_x0`` is the lower bound
         of Eq. (A19)); ``secret_key_bits`` is ⌊ℓ⌋ where ℓ > 0 and the status is 0, else 0.
     """
-    xp = array_namespace(n_x, n_z, m_x, m_z, mu, p)
-    f64 = xp.float64
-    n_x, n_z, m_x, m_z, mu, p = (xp.asarray(a, dtype=f64) for a in (n_x, n_z, m_x, m_z, mu, p))
-    shape = np.broadcast_shapes(n_x.shape, n_z.shape, m_x.shape, m_z.shape, mu.shape, p.shape)
-    n_x, n_z, m_x, m_z, mu, p = (xp.broadcast_to(a, shape) for a in (n_x, n_z, m_x, m_z, mu, p))
+    xp, (n_x, n_z, m_x, m_z, mu, p) = block_arrays(n_x, n_z, m_x, m_z, mu, p)
     eps = eps_sec / EPS_PIECES
     e_mu = xp.exp(-mu)
     t0 = xp.sum(p * e_mu, axis=-1)                                        # τ_0 (A5)
@@ -113,21 +107,7 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
     sx0, _, sx1, _, _, nX, mX = _bounds(n_x, m_x, mu, p, t0, t1, eps, tail)
     _, _, sz1, mz_lo, mz_hi, nZ, mZ = _bounds(n_z, m_z, mu, p, t0, t1, eps, tail)
     vz1 = xp.maximum(t1 * (mz_hi[..., 0] - mz_lo[..., 1]) / (mu[..., 0] - mu[..., 1]), 0.0)  # (A22)
-    e1 = vz1 / xp.maximum(sz1, 1e-300)
-    if tail == "asymptotic":
-        phase = xp.minimum(e1, 0.5)
-        finite_terms = 0.0
-    else:
-        phase = xp.minimum(e1 + sampling_deviation(eps_sec, e1, sz1, sx1), 0.5)       # (A23)
-        finite_terms = 6.0 * math.log2(EPS_PIECES / eps_sec) + math.log2(2.0 / eps_cor)
-    qber_x = mX / xp.maximum(nX, 1e-300)
-    qber_z = mZ / xp.maximum(nZ, 1e-300)
-    lam = error_correction_efficiency * nX * binary_entropy(qber_x)
-    ell = sx0 + sx1 - sx1 * binary_entropy(phase) - lam - finite_terms                # (A25)
-    status = xp.zeros(ell.shape, dtype=xp.int8)
-    status = xp.where(phase >= 0.5, 3, status)
-    status = xp.where(sx1 <= 0.0, 2, status)
-    status = xp.where((nZ < min_z_counts) | (sz1 <= 0.0), 1, status).astype(xp.int8)
-    bits = xp.where((status == 0) & (ell > 0.0), xp.floor(xp.where(ell > 0.0, ell, 0.0)), 0.0)
-    return KeyResult(bits, ell, nX, nZ, mX, mZ, qber_x, qber_z, sx0, sx1, sz1, vz1,
-                     phase, lam, status)
+    # φ_X (A20), (A23) and ℓ (A25): the same closing steps as Lim et al., with ε_sec in 19 pieces
+    return key_from_bounds(xp, sx0, sx1, sz1, vz1, nX, nZ, mX, mZ, eps_sec=eps_sec, eps_cor=eps_cor,
+                           error_correction_efficiency=error_correction_efficiency, tail=tail,
+                           min_z_counts=min_z_counts, eps_pieces=EPS_PIECES)
