@@ -49,6 +49,7 @@ import numpy as np
 from ..backend import array_namespace
 from ..errors import QsatInputError
 from ..random import check_seed, normal2, u01
+from .sampling import sample_rows
 
 #: Philox tags of the elliptic-beam sampler ("EB"): centroid, shape (Theta1, Theta2), orientation.
 TAG_CENTROID = 0x45420000
@@ -435,8 +436,6 @@ def sample_elliptic_beam(inputs, n_samples: int, seed: int, stream: int = 0, fir
     """
     if method not in METHODS:
         raise QsatInputError("method", method, f"one of {', '.join(METHODS)}")
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise QsatInputError("n_samples", n_samples, "a positive integer")
     seed = check_seed(seed)
     xp = array_namespace(inputs)
     inputs = xp.asarray(inputs, dtype=xp.float64)
@@ -444,8 +443,7 @@ def sample_elliptic_beam(inputs, n_samples: int, seed: int, stream: int = 0, fir
         raise QsatInputError("inputs", f"array of shape {tuple(inputs.shape)}",
                              f"shape (n_steps, {len(ELLIPTIC_COLUMNS)}) with columns {', '.join(ELLIPTIC_COLUMNS)}")
     n_steps = inputs.shape[0]
-    index = xp.arange(n_steps * n_samples, dtype=xp.uint64) + xp.uint64(first_step * n_samples)
-    f = xp.repeat(inputs, n_samples, axis=0)
+    index, f = sample_rows(xp, inputs, n_samples, first_step)
     t_rest, a, eps, w_st, sx, sy, bias, var, cov = (f[:, k] for k in range(len(ELLIPTIC_COLUMNS)))
     ok = xp.all(xp.isfinite(f), axis=1)
     a = xp.where(ok, a, 1.0)

@@ -36,6 +36,19 @@ GAMMA_TRIES = 16
 _MASK32 = 0xFFFFFFFF
 
 
+def sample_rows(xp, table, n_samples, first_step):
+    """(global sample index, rows repeated n_samples times) of a per-step table.
+
+    Sample j of step s (global step first_step + s) has index (first_step + s) · n_samples + j:
+    the counter of its Philox draws, so a draw never depends on how the series was chunked.
+    """
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise QsatInputError("n_samples", n_samples, "a positive integer")
+    n_steps = table.shape[0]
+    index = xp.arange(n_steps * n_samples, dtype=xp.uint64) + xp.uint64(first_step * n_samples)
+    return index, xp.repeat(table, n_samples, axis=0)
+
+
 def fade_inputs(budget) -> np.ndarray:
     """The sampler's (n, 9) input (columns ``budget.FADE_COLUMNS``) from a budget.
 
@@ -113,14 +126,11 @@ def sample_transmittance(fade, n_samples: int, seed: int, stream: int = 0, model
                              "qsat.channel.ellipticbeam.sample_elliptic_beam(elliptic_inputs(...), ...)")
     if model not in MODELS:
         raise QsatInputError("model", model, f"one of {', '.join(MODELS)}")
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise QsatInputError("n_samples", n_samples, "a positive integer")
     seed = check_seed(seed)
     xp = array_namespace(fade)
     fade = xp.asarray(fade, dtype=xp.float64)
     n_steps = fade.shape[0]
-    index = xp.arange(n_steps * n_samples, dtype=xp.uint64) + xp.uint64(first_step * n_samples)
-    f = xp.repeat(fade, n_samples, axis=0)
+    index, f = sample_rows(xp, fade, n_samples, first_step)
     t_static, w_eq, sx, sy, bias, s_ln2, inv_a, inv_b, rytov = (f[:, k] for k in range(9))
 
     z0, z1 = normal2(_block(index, stream, TAG_POINTING, seed, xp))
