@@ -323,15 +323,20 @@ def test_elliptic_inputs_refuse_a_downlink(downlink_params):
     assert err.value.field == "link.fading" and "uplink" in err.value.expected
 
 
-def test_stage_adds_elliptic_statistics():
+def _uplink_config(**extra):
+    """The uplink of the stage tests: 18 cm transmitter, 20 urad beam, 30 cm receiver on board."""
     from tests.channel.conftest import make_config
+
+    return make_config(direction="uplink", transmitter={"divergence": "20 urad", "aperture": "18 cm"},
+                       receiver={"aperture": "30 cm", "field_of_view": "100 urad"}, **extra)
+
+
+def test_stage_adds_elliptic_statistics():
     from tests.channel.test_config_stage import synthetic_geometry
 
     from qsat.channel.stage import ELLIPTIC_VARIABLES, VARIABLES, compute_link
 
-    cfg = make_config(direction="uplink", fading="elliptic_beam",
-                      transmitter={"divergence": "20 urad", "aperture": "18 cm"},
-                      receiver={"aperture": "30 cm", "field_of_view": "100 urad"})
+    cfg = _uplink_config(fading="elliptic_beam")
     geo = synthetic_geometry()
     ds = compute_link(geo, cfg, seed=11, elliptic_samples=256)
     assert set(VARIABLES) | set(ELLIPTIC_VARIABLES) <= set(ds.data_vars)
@@ -344,8 +349,7 @@ def test_stage_adds_elliptic_statistics():
     assert np.array_equal(again["transmittance_elliptic_mean"].values, mean, equal_nan=True)
     other = compute_link(geo, cfg, seed=12, elliptic_samples=256)
     assert not np.array_equal(other["transmittance_elliptic_mean"].values, mean, equal_nan=True)
-    plain_cfg = make_config(direction="uplink", transmitter={"divergence": "20 urad", "aperture": "18 cm"},
-                            receiver={"aperture": "30 cm", "field_of_view": "100 urad"})
+    plain_cfg = _uplink_config()
     plain = compute_link(geo, plain_cfg, seed=11)
     assert not set(ELLIPTIC_VARIABLES) & set(plain.data_vars)
     assert np.array_equal(plain["transmittance"].values, ds["transmittance"].values, equal_nan=True)
@@ -354,12 +358,9 @@ def test_stage_adds_elliptic_statistics():
 @pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
 def test_stage_on_the_gpu_matches_numpy():
     from qsat.channel.stage import compute_link
-    from tests.channel.conftest import make_config
     from tests.channel.test_config_stage import synthetic_geometry
 
-    cfg = make_config(direction="uplink", fading="elliptic_beam",
-                      transmitter={"divergence": "20 urad", "aperture": "18 cm"},
-                      receiver={"aperture": "30 cm", "field_of_view": "100 urad"})
+    cfg = _uplink_config(fading="elliptic_beam")
     geo = synthetic_geometry()
     cpu = compute_link(geo, cfg, seed=3, elliptic_samples=512)
     gpu = compute_link(geo, cfg, seed=3, elliptic_samples=512, backend="cupy")
