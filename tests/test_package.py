@@ -72,3 +72,20 @@ def test_wheel_carries_data_and_works_outside_the_tree(tmp_path):
     assert all(line.startswith(str(target)) for line in lines[:3]), out.stdout
     n_kernels, n_stations = map(int, lines[3].split())
     assert n_kernels >= 2 and n_stations >= 8
+
+
+def test_every_gpu_test_carries_the_gpu_marker():
+    """benchmarks/gpu_check.py runs ``pytest -m gpu``: a GPU test without the marker never runs there."""
+    import ast
+    from pathlib import Path
+
+    missing = []
+    for path in Path(__file__).parent.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorators = [ast.unparse(d) for d in node.decorator_list]
+            needs_gpu = any("gpu_available" in d or "CUDA" in d for d in decorators)
+            if needs_gpu and "pytest.mark.gpu" not in decorators:
+                missing.append(f"{path.name}::{node.name}")
+    assert not missing, f"GPU tests without @pytest.mark.gpu: {missing}"

@@ -282,6 +282,7 @@ def test_twin_and_host_kernel_agree_sample_for_sample(uplink_params):
     _agree(twin[6:], part)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
 def test_gpu_kernel_agrees_with_twin(uplink_params):
     from qsat.channel.device import sample_elliptic_gpu
@@ -355,6 +356,7 @@ def test_stage_adds_elliptic_statistics():
     assert np.array_equal(plain["transmittance"].values, ds["transmittance"].values, equal_nan=True)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
 def test_stage_on_the_gpu_matches_numpy():
     from qsat.channel.stage import compute_link
