@@ -256,7 +256,7 @@ def compute_budget(net: NetworkConfig, passes: pd.DataFrame, *, start: datetime,
 
     # --- calendar aggregation of station key ---
     days = np.arange(t0.astype("datetime64[D]"), (t0 + np.timedelta64(int(round(duration_s * 1e9)), "ns")
-                                                     - np.timedelta64(1, "ns")).astype("datetime64[D]") + 1)
+                                                     - np.timedelta64(1, "ns")).astype("datetime64[D]") + np.timedelta64(1, "D"))
     item_day = ((items["mid_utc"].to_numpy("datetime64[ns]").astype("datetime64[D]") - days[0])
                 .astype(int) if n_items else np.zeros(0, int))
     item_day = np.clip(item_day, 0, len(days) - 1)

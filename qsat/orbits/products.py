@@ -90,7 +90,7 @@ def build(grid: TimeGrid, sat_names, stations, records: PassRecords, steps: dict
     dims = ("pass", "step")
     valid = np.zeros((npass, width), dtype=bool)
     valid[p, j] = True
-    time = np.full((npass, width), np.datetime64("NaT"), dtype="datetime64[ns]")
+    time = np.full((npass, width), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     time[p, j] = t0(grid.seconds(steps["k"]))
     data = {
         "time_utc": (dims, time, {"long_name": "UTC time of the step"}),

@@ -8,6 +8,8 @@ topocentric positions, and sunlit is Skyfield's ``is_sunlit``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .batch import PassRecords
@@ -25,7 +27,11 @@ def find_passes(grid: TimeGrid, satrecs, stations, mask_deg: float) -> PassRecor
         sat = EarthSatellite.from_satrec(satrec, ts)
         for j, st in enumerate(stations):
             topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
-            times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
+            with warnings.catch_warnings():
+                # Skyfield <= 1.55 sets an array's dtype in place (searchlib._fix_numpy_deprecation),
+                # which NumPy 2.5 deprecates; harmless to the events, not ours to fix.
+                warnings.filterwarnings("ignore", "Setting the dtype on a NumPy array", DeprecationWarning)
+                times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
             parts.extend(_assemble(s, j, times, events, grid, sat, topos, mask_deg))
     return PassRecords.concat(parts).order()
 

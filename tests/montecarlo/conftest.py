@@ -50,7 +50,7 @@ def synthetic(n_pass=4, width=120, lengths=(120, 90, 60, 100), stations=("A", "B
     One satellite; passes 0 (A) and 1 (B) overlap for 90 s, 2 (A) and 3 (B) for 50 s.
     """
     valid = np.zeros((n_pass, width), bool)
-    time = np.full((n_pass, width), np.datetime64("NaT"), dtype="datetime64[ns]")
+    time = np.full((n_pass, width), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     elev = np.full((n_pass, width), np.nan)
     cols = {k: np.full((n_pass, width), np.nan) for k in
             ("transmittance", "fade_t_static", "fade_w_eq_m", "fade_sigma_x_m", "fade_sigma_y_m", "fade_bias_m",

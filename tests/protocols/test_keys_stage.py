@@ -17,7 +17,7 @@ T0 = np.datetime64("2024-03-01T00:00:00", "ns")
 def synthetic(n_pass=3, width=400, stations=("A", "B", "A"), sats=("S1", "S1", "S2"), offsets=(0, 100, 0),
               lengths=(400, 300, 200)):
     valid = np.zeros((n_pass, width), bool)
-    time = np.full((n_pass, width), np.datetime64("NaT"), dtype="datetime64[ns]")
+    time = np.full((n_pass, width), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     elev = np.full((n_pass, width), np.nan)
     eta = np.full((n_pass, width), np.nan)
     bg = np.full((n_pass, width), np.nan)
