@@ -108,3 +108,56 @@ def test_status_codes():
     swamped = one_decoy.key_length(*_counts(1e-2, 1e10, MU, p, 1e-8, 0.3), MU, p)
     assert swamped.status[0] == 1 and swamped.secret_key_bits[0] == 0
     assert one_decoy.STATUS[2].startswith("decoy bounds")
+
+
+
+@pytest.mark.parametrize("eta, pdc, n_pulses", [(1e-3, 1e-7, 1e11), (1e-5, 1e-6, 1e13)])
+def test_finite_key_matches_appendix_a_term_by_term(eta, pdc, n_pulses):
+    # Scalar oracle written from Rusca et al. (2018), Appendix A, with every deviation
+    # δ(n, ε) = sqrt(n ln(1/ε)/2) inside the e^{μk}/p_k factor (Eq. (A18) in Lim et al.'s
+    # form), ε = ε_sec/19 per tail (Eq. (A24)) and 6 log2(19/ε_sec) in ℓ (Eq. (A25)).
+    # The first block yields a key; in the second, dark counts make the vacuum lower
+    # bound (A19) positive. Both are large enough that no n_k − δ or m_k − δ is clipped at 0.
+    mu1, mu2 = MU
+    p = P2 / P2.sum()
+    n_x, n_z, m_x, m_z = (a[0] for a in _counts(eta, n_pulses, MU, p, pdc, 0.01))
+    eps_sec, eps_cor, f = 1e-9, 1e-15, 1.16
+    eps = eps_sec / 19
+
+    def delta(n):
+        return np.sqrt(n * np.log(1 / eps) / 2)
+
+    t0, t1 = np.sum(p * np.exp(-MU)), np.sum(p * np.exp(-MU) * MU)
+    scale = np.exp(MU) / p
+
+    def photon_bounds(n, m):
+        lo, hi = scale * (n - delta(n.sum())), scale * (n + delta(n.sum()))
+        s0 = t0 * (mu1 * lo[1] - mu2 * hi[0]) / (mu1 - mu2)                               # (A19)
+        s0_u = 2 * (t0 * scale[1] * (m[1] + delta(m.sum())) + delta(n.sum()))             # (A16)
+        s1 = t1 * mu1 / (mu2 * (mu1 - mu2)) * (
+            lo[1] - mu2**2 / mu1**2 * hi[0] - (mu1**2 - mu2**2) / mu1**2 * s0_u / t0)    # (A17)
+        return s0, s1
+
+    sx0, sx1 = photon_bounds(n_x, m_x)
+    _, sz1 = photon_bounds(n_z, m_z)
+    assert min(n_z[1] - delta(n_z.sum()), m_z[1] - delta(m_z.sum())) > 0
+    vz1 = t1 / (mu1 - mu2) * (scale[0] * (m_z[0] + delta(m_z.sum()))
+                              - scale[1] * (m_z[1] - delta(m_z.sum())))                    # (A22)
+    b = vz1 / sz1
+    gamma = np.sqrt((sz1 + sx1) * (1 - b) * b / (sz1 * sx1 * np.log(2))
+                    * np.log2((sz1 + sx1) / (sz1 * sx1 * (1 - b) * b) * 21**2 / eps_sec**2))  # (A21)
+    phi = b + gamma                                                                        # (A23)
+
+    def h(x):
+        return -x * np.log2(x) - (1 - x) * np.log2(1 - x)
+
+    q_x = m_x.sum() / n_x.sum()
+    ell = (max(sx0, 0.0) + sx1 * (1 - h(phi)) - f * n_x.sum() * h(q_x)
+           - 6 * np.log2(19 / eps_sec) - np.log2(2 / eps_cor))                            # (A25)
+    r = one_decoy.key_length(n_x, n_z, m_x, m_z, MU, p, eps_sec=eps_sec, eps_cor=eps_cor,
+                             error_correction_efficiency=f, tail="hoeffding")
+    assert r.status == 0 and sx1 > 0 and phi < 0.5
+    assert (ell > 0) if eta > 1e-4 else (sx0 > 0)
+    for got, want in ((r.s_x0, max(sx0, 0.0)), (r.s_x1, sx1), (r.s_z1, sz1), (r.v_z1, vz1),
+                      (r.phase_error_x, phi), (r.key_length_raw, ell)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
