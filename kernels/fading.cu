@@ -237,7 +237,7 @@ QSAT_GLOBAL void elliptic_sample(const double* inputs, double* out, long long n_
         int ok = 1;
         for (int k = 0; k < QE_N_COLS; ++k) ok = ok && isfinite(f[k]);
         if (!ok) {
-            out[e] = NAN;
+            out[e] = nan("");  // NVRTC defines no NAN macro (no <math.h>)
             continue;
         }
         unsigned long long index = (unsigned long long)(e + first_step * n_samples);

@@ -19,9 +19,11 @@ The transmittance is the fraction of the beam's power inside the aperture.
   the same form with an effective width ``W_eff(phi - phi0)`` (a Lambert-W expression) and
   ``eta0(W1, W2)``; the beam parameters ``(x0, y0, Theta1, Theta2)``,
   ``Theta_i = ln(W_i^2 / W0^2)``, are jointly Gaussian and ``phi`` is uniform.
-  For satellite links the moments follow D. Vasylyev, W. Vogel & F. Moll, "Satellite-mediated
-  quantum atmospheric links", PRA 99, 053830 (2019) and C. Liorni, H. Kampermann & D. Bruss,
-  NJP 21, 093055 (2019) (LKB 2019), see :func:`uplink_shape_statistics`.
+  For the uplink, qsat takes the centroid statistics (jitter, bias, beam wander) and ``<W^2>``
+  (the short-term radius) from its Andrews-Phillips budget and only the ratios of the shape
+  fluctuations from C. Liorni, H. Kampermann & D. Bruss, NJP 21, 093055 (2019) (LKB 2019; after
+  D. Vasylyev, W. Vogel & F. Moll, "Satellite-mediated quantum atmospheric links", PRA 99,
+  053830 (2019)), see :func:`elliptic_inputs` and :func:`uplink_shape_statistics`.
 
 Equation numbers marked † could not be re-checked against the papers while writing (only
 secondary sources were at hand); the formulas are checked against an exact quadrature over the
@@ -432,7 +434,7 @@ def sample_elliptic_beam(inputs, n_samples: int, seed: int, stream: int = 0, fir
         Global index of the first row when sampling a chunk of a longer series.
     method : {"closed_form", "exact"}
         Transmittance of each realisation: the VSV 2016 closed form or the quadrature
-        (:func:`elliptic_beam_transmittance_exact`, NumPy only, ~100x slower).
+        (:func:`elliptic_beam_transmittance_exact`, NumPy only, ~30x slower).
     """
     if method not in METHODS:
         raise QsatInputError("method", method, f"one of {', '.join(METHODS)}")

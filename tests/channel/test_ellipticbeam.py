@@ -265,12 +265,20 @@ def _kernel_inputs(uplink_params):
     return np.vstack([eb.elliptic_inputs(res, d, uplink_params), synthetic])
 
 
-def _agree(twin, other):
-    """Same NaN rows; values agree to 1e-14 (1 + |ln eta|): an exponent's rounding scales with it."""
+#: GPU vs twin, absolute: libdevice exp/log/pow differ from glibc by a few ulp and NVRTC contracts
+#: FMAs; where an annulus is the difference of two nearly equal disks the rounding of the disks
+#: (not of the difference) shows. Measured on an H200: 3.9e-15 on these inputs.
+GPU_ABS_TOL = 1e-14
+
+
+def _agree(twin, other, abs_tol=0.0):
+    """Same NaN rows; values agree to 1e-14 (1 + |ln eta|) (an exponent's rounding scales with it)
+    or to ``abs_tol``."""
     assert np.array_equal(np.isnan(twin), np.isnan(other))
     ok = np.isfinite(twin)
-    rel = np.abs(twin[ok] - other[ok]) / np.maximum(other[ok], 1e-300)
-    assert np.all(rel <= 1e-14 * (1.0 + np.abs(np.log(np.maximum(other[ok], 1e-300)))))
+    diff = np.abs(twin[ok] - other[ok])
+    rel = diff / np.maximum(other[ok], 1e-300)
+    assert np.all((rel <= 1e-14 * (1.0 + np.abs(np.log(np.maximum(other[ok], 1e-300))))) | (diff <= abs_tol))
 
 
 def test_twin_and_host_kernel_agree_sample_for_sample(uplink_params):
@@ -289,7 +297,20 @@ def test_gpu_kernel_agrees_with_twin(uplink_params):
 
     inputs = _kernel_inputs(uplink_params)
     twin = eb.sample_elliptic_beam(inputs, 4000, SEED, stream=7)
-    _agree(twin, sample_elliptic_gpu(inputs, 4000, SEED, stream=7).get())
+    _agree(twin, sample_elliptic_gpu(inputs, 4000, SEED, stream=7).get(), abs_tol=GPU_ABS_TOL)
+
+
+def test_fading_kernel_uses_nothing_nvrtc_lacks():
+    """CuPy compiles kernels/fading.cu with NVRTC, which has no C library headers: NAN, INFINITY or
+    HUGE_VAL are undefined there although the host build and nvcc accept them (the GPU build of
+    elliptic_sample once failed on NAN while every CPU test passed)."""
+    import re
+
+    from qsat.kernels import source
+
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", source("fading"), flags=re.S)
+    assert not re.findall(r"\b(NAN|INFINITY|HUGE_VALF?|HUGE_VALL)\b", code)
+    assert "#include <" not in code
 
 
 def test_uplink_shape_statistics():
