@@ -58,10 +58,16 @@ def measured_bandwidth_bytes_s(n_bytes: int = 1 << 30) -> float:
     return 2 * a.nbytes / best
 
 
+def _write(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=float) + "\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_check.json")
     parser.add_argument("--budget-s", type=float, default=420.0, help="time for the benchmark modules")
+    parser.add_argument("--tests-timeout-s", type=float, default=300.0, help="limit of the pytest -m gpu run")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     result = {"date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -77,11 +83,18 @@ def main(argv=None) -> int:
     result["bandwidth_bytes_s"] = measured_bandwidth_bytes_s()
 
     t0 = time.perf_counter()
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider",
-                            str(ROOT / "tests")], capture_output=True, text=True, cwd=ROOT)
+    try:
+        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider",
+                                str(ROOT / "tests")], capture_output=True, text=True, cwd=ROOT,
+                               timeout=args.tests_timeout_s)
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        tests = subprocess.CompletedProcess(err.cmd, 124, out + f"\ntimed out after {args.tests_timeout_s} s", "")
     result["gpu_tests"] = {"returncode": tests.returncode, "seconds": time.perf_counter() - t0,
                            "summary": tests.stdout.strip().splitlines()[-1:] if tests.stdout else [],
                            "failures": tests.stdout[-4000:] if tests.returncode else ""}
+    print("gpu tests:", result["gpu_tests"]["summary"], flush=True)
+    _write(args.out, result)
 
     modules = sorted((ROOT / "benchmarks" / "gpu_checks").glob("*.py"))
     per_module = args.budget_s / max(len(modules), 1)
@@ -99,10 +112,10 @@ def main(argv=None) -> int:
             figures = {"error": traceback.format_exc()[-3000:]}
         figures["seconds"] = time.perf_counter() - t
         result["benchmarks"][path.stem] = figures
-        print(path.stem, json.dumps(figures)[:400], flush=True)
+        print(path.stem, json.dumps(figures, default=float)[:400], flush=True)
+        _write(args.out, result)  # after every module: a run cut short keeps what it measured
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    _write(args.out, result)
     print(f"wrote {args.out}")
     return 0 if tests.returncode in (0, 5) else 1
 

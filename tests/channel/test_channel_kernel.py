@@ -13,6 +13,11 @@ from qsat.kernels import host_call
 
 # double-precision math, same operation order; libm / scipy erf differ by a few ulp
 RTOL = 1e-12
+# On the GPU, NVRTC contracts a*b+c into FMAs and libdevice differs from glibc by a few ulp: an
+# absolute rounding difference of ~1e-16 of the intermediate terms. Loss terms that are ~0 dB
+# (downlink turbulence broadening) turn it into a large *relative* difference, so GPU comparisons
+# also allow this absolute floor (1e-12 dB or 1e-12 in transmittance: far below any physics).
+GPU_ATOL = 1e-12
 
 
 def _inputs(rng, n=5000):
@@ -24,11 +29,13 @@ def _inputs(rng, n=5000):
     return el, d, sun, moon, valid
 
 
-def _compare(ref, got):
+def _compare(ref, got, atol=0.0):
     assert np.array_equal(np.isnan(ref), np.isnan(got))
     ok = np.isfinite(ref)
-    scale = np.maximum(np.abs(ref), 1e-12)  # loss terms can be ~0 dB
-    assert np.max(np.abs(got[ok] - ref[ok]) / scale[ok]) < RTOL
+    scale = np.where(ok, np.maximum(np.abs(ref), 1e-12), 1.0)  # loss terms can be ~0 dB
+    error = np.where(ok, np.abs(got - ref) - atol, 0.0) / scale
+    worst = np.unravel_index(np.argmax(error), error.shape)
+    assert error[worst] < RTOL, f"{OUTPUTS[worst[-1]]}: {ref[worst]!r} vs {got[worst]!r}"
 
 
 def test_param_layout_matches_header():
@@ -71,8 +78,8 @@ def test_gpu_kernel_agrees_with_twin(which, request, rng):
     got = channel_step_gpu(*(cp.asarray(a) for a in (el, d, sun, moon, valid)), p)
     assert isinstance(got, cp.ndarray)
     # the GPU's libdevice transcendental functions differ from glibc by a few ulp
-    _compare(ref, cp.asnumpy(got))
+    _compare(ref, cp.asnumpy(got), GPU_ATOL)
     # the CuPy twin runs too and stays on the device
     twin = channel_step(*(cp.asarray(a) for a in (el, d, sun, moon)), cp.asarray(valid), p)
     assert isinstance(twin, cp.ndarray)
-    _compare(ref, cp.asnumpy(twin))
+    _compare(ref, cp.asnumpy(twin), GPU_ATOL)
