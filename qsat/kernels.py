@@ -55,8 +55,18 @@ def _module_for_device(name: str, device_id: int):
     with cupy.cuda.Device(device_id):
         return cupy.RawModule(
             code=source(name),
-            options=("-I" + str(kernels_dir()), "--std=c++17"),
+            options=("-I" + str(kernels_dir()), "--std=c++17", *nvrtc_extra_options()),
         )
+
+
+def nvrtc_extra_options() -> tuple[str, ...]:
+    """Extra NVRTC options from ``QSAT_NVRTC_OPTIONS`` (space-separated, e.g. ``--fmad=false``).
+
+    NVRTC contracts a*b + c into fused multiply-adds by default, so GPU results round differently
+    from the host builds (which are compiled with -ffp-contract=off); ``--fmad=false`` removes that
+    difference, at some cost in speed, when bit-for-bit comparisons are wanted.
+    """
+    return tuple(os.environ.get("QSAT_NVRTC_OPTIONS", "").split())
 
 
 def module(name: str):

@@ -32,12 +32,12 @@ def run(budget_s: float) -> dict:
     out = {}
     n, nrow, nsta = 100_000_000, 1_000_000, 20
     rng = cupy.random.default_rng(0)
-    r = rng.normal(size=(nrow, 3)) * 7000.0
-    v = rng.normal(size=(nrow, 3)) * 7.0
+    r = rng.standard_normal(size=(nrow, 3)) * 7000.0
+    v = rng.standard_normal(size=(nrow, 3)) * 7.0
     theta = rng.uniform(0, 6.28, nrow)
     row = rng.integers(0, nrow, n)
     sta = rng.integers(0, nsta, n)
-    st = rng.normal(size=(nsta, 3)) * 6.4e6
+    st = rng.standard_normal(size=(nsta, 3)) * 6.4e6
     latlon = rng.uniform(-1.5, 1.5, (nsta, 2))
     topocentric_pairs_kernel(r, v, theta, 7.29e-5, row[:1000], sta[:1000], st, latlon)
     cupy.cuda.Device().synchronize()
