@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -154,15 +155,26 @@ def host_library(name: str) -> ctypes.CDLL:
     flags = host_flags(name)
     tag = hashlib.sha256((_source_digest(name) + " ".join(flags)).encode()).hexdigest()[:16]
     lib = _cache_dir() / f"{name}-{tag}.so"
-    if not lib.exists():
-        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-        result = _build(compiler, name, flags, tmp)
-        if result.returncode != 0 and "-fopenmp" in flags:
-            result = _build(compiler, name, tuple(f for f in flags if f != "-fopenmp"), tmp)
-        if result.returncode != 0:
-            raise RuntimeError(f"host build of kernel {name} failed:\n{result.stderr}")
-        os.replace(tmp, lib)
+    # Threads of one process (Dask's threaded workers) must not build into the same file, and
+    # processes race only to an atomic rename of their own temporary file.
+    with _BUILD_LOCK:
+        if not lib.exists():
+            fd, tmp_name = tempfile.mkstemp(prefix=f"{lib.stem}.", suffix=".tmp", dir=lib.parent)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                result = _build(compiler, name, flags, tmp)
+                if result.returncode != 0 and "-fopenmp" in flags:
+                    result = _build(compiler, name, tuple(f for f in flags if f != "-fopenmp"), tmp)
+                if result.returncode != 0:
+                    raise RuntimeError(f"host build of kernel {name} failed:\n{result.stderr}")
+                os.replace(tmp, lib)
+            finally:
+                tmp.unlink(missing_ok=True)
     return ctypes.CDLL(str(lib))
+
+
+_BUILD_LOCK = threading.Lock()
 
 
 def host_call(name: str, function: str, *args) -> None:

@@ -28,3 +28,21 @@ def test_nvcc_present_in_ci():
 
     if os.environ.get("CI"):
         assert kernels.nvcc() is not None
+
+
+def test_host_build_from_many_threads_at_once(tmp_path, monkeypatch):
+    """Dask's threaded workers may ask for a kernel that is not built yet, all at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qsat import kernels
+
+    monkeypatch.setenv("QSAT_CACHE_DIR", str(tmp_path))
+    kernels.host_library.cache_clear()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            libs = list(pool.map(lambda _: kernels.host_library("philox"), range(4)))
+    finally:
+        kernels.host_library.cache_clear()
+    assert all(lib is not None for lib in libs)
+    built = list((tmp_path / "host-kernels").iterdir())
+    assert [p.suffix for p in built] == [".so"], built  # one library, no temporary left behind

@@ -6,7 +6,9 @@ Figures (``run(budget_s) -> dict``):
   ``step_bytes_per_step`` = 4 doubles + 1 byte in, 22 doubles out (209 B); the achieved
   bytes/s over the measured device copy bandwidth is ``step_kernel_fraction_of_roofline``
   (target >= 0.30);
-* ``step_kernel_max_rel_diff`` — GPU vs NumPy twin on 2^17 steps (expect ~1e-14);
+* ``step_kernel_max_rel_diff`` — GPU vs NumPy twin on 2^17 steps, relative where |value| > 1e-6
+  (expect ~1e-11), and ``step_kernel_max_abs_diff`` (loss terms near 0 dB carry only absolute
+  rounding, ~1e-16);
 * ``sampler_samples_per_s[model]`` — realisations/s of ``kernels/fading.cu`` for 2^26 samples
   (log-normal: 2 Philox blocks/sample; gamma-gamma: >= 4), ``sampler_fraction_of_roofline``
   against writing 8 B/sample at the copy bandwidth (target: >= 2e10 samples/s on an H100);
@@ -87,7 +89,11 @@ def run(budget_s: float) -> dict:
     host = [cp.asnumpy(a[:m]) for a in (el, d, sun, moon, valid)]
     ref = channel_step(*host, p)
     got = cp.asnumpy(channel_step_gpu(el[:m], d[:m], sun[:m], moon[:m], valid[:m], p))
-    out["step_kernel_max_rel_diff"] = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-12)))
+    ok = np.isfinite(ref)
+    diff = np.abs(got[ok] - ref[ok])
+    big = np.abs(ref[ok]) > 1e-6
+    out["step_kernel_max_rel_diff"] = float(np.max(diff[big] / np.abs(ref[ok][big]), initial=0.0))
+    out["step_kernel_max_abs_diff"] = float(np.max(diff, initial=0.0))
 
     # sampler: 1024 steps spread over the pass, 2^16 samples each
     steps = 1024

@@ -18,6 +18,9 @@ RTOL = 1e-12
 # (downlink turbulence broadening) turn it into a large *relative* difference, so GPU comparisons
 # also allow this absolute floor (1e-12 dB or 1e-12 in transmittance: far below any physics).
 GPU_ATOL = 1e-12
+# ... and relative: the uplink turbulence loss (18.5 dB) differed by 8.4e-12 on an H200 with and
+# without FMAs (libdevice's pow/log against glibc's, amplified by the beam-spread sum).
+GPU_RTOL = 1e-10
 
 
 def _inputs(rng, n=5000):
@@ -29,13 +32,13 @@ def _inputs(rng, n=5000):
     return el, d, sun, moon, valid
 
 
-def _compare(ref, got, atol=0.0):
+def _compare(ref, got, atol=0.0, rtol=RTOL):
     assert np.array_equal(np.isnan(ref), np.isnan(got))
     ok = np.isfinite(ref)
     scale = np.where(ok, np.maximum(np.abs(ref), 1e-12), 1.0)  # loss terms can be ~0 dB
     error = np.where(ok, np.abs(got - ref) - atol, 0.0) / scale
     worst = np.unravel_index(np.argmax(error), error.shape)
-    assert error[worst] < RTOL, f"{OUTPUTS[worst[-1]]}: {ref[worst]!r} vs {got[worst]!r}"
+    assert error[worst] < rtol, f"{OUTPUTS[worst[-1]]}: {ref[worst]!r} vs {got[worst]!r}"
 
 
 def test_param_layout_matches_header():
@@ -78,8 +81,8 @@ def test_gpu_kernel_agrees_with_twin(which, request, rng):
     got = channel_step_gpu(*(cp.asarray(a) for a in (el, d, sun, moon, valid)), p)
     assert isinstance(got, cp.ndarray)
     # the GPU's libdevice transcendental functions differ from glibc by a few ulp
-    _compare(ref, cp.asnumpy(got), GPU_ATOL)
+    _compare(ref, cp.asnumpy(got), GPU_ATOL, GPU_RTOL)
     # the CuPy twin runs too and stays on the device
     twin = channel_step(*(cp.asarray(a) for a in (el, d, sun, moon)), cp.asarray(valid), p)
     assert isinstance(twin, cp.ndarray)
-    _compare(ref, cp.asnumpy(twin), GPU_ATOL)
+    _compare(ref, cp.asnumpy(twin), GPU_ATOL, GPU_RTOL)
