@@ -8,7 +8,7 @@
 // per (trial, row), keyed by (seed, trial, window, station) (qsat.network.weather.clear_flags).
 // Formulas and references: docs/montecarlo.md and sampler.py.
 #pragma once
-#include "philox.cuh"
+#include "poisson.cuh"
 
 // Per-step constants the kernel reads (sampler.STEP_CONSTANTS), computed once per chunk from the
 // step inputs (sampler.STEP_COLUMNS) by sampler.step_constants: everything of a step that does not
@@ -79,8 +79,6 @@
 #define QMC_TAG_WEATHER 0x4D430002u
 #define QMC_TAG_COUNTS 0x4D430100u   // + class (0..11); counters (attempt, row, trial, tag)
 #define QMC_TAG_PAIR_COUNTS 0x4D430200u  // mode 2: + class, keyed by the pair's row index
-#define QMC_MAX_ATTEMPTS 64
-#define QMC_MAX_INVERSION 256
 #define QMC_TWO_POW_M32 2.3283064365386963e-10  // 2^-32
 
 QSAT_HD qsat_u4 qmc_block(uint32_t word0, long long pass, long long trial, uint32_t tag, unsigned long long seed) {
@@ -104,42 +102,19 @@ QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
 }
 
 
-// Poisson(lam) sample of class c: inversion for lam < 10, Hörmann's PTRS (Insurance: Math. Econ.
-// 12, 39 (1993), Sec. 3, algorithm PTRS) for lam >= 10; -1 if no acceptance (probability < 1e-60).
+// The Philox blocks of one Poisson draw: attempt a -> counter (a, row, trial, tag).
+struct qmc_count_blocks {
+    long long row, trial;
+    uint32_t tag;
+    unsigned long long seed;
+    QSAT_HD_MEMBER qsat_u4 operator()(int attempt) const { return qmc_block((uint32_t)attempt, row, trial, tag, seed); }
+};
+
+// Poisson(lam) sample of class c (poisson.cuh: inversion below 10, Hörmann's PTRS above);
+// -1 if no acceptance (probability < 1e-60).
 QSAT_HD double qmc_poisson(double lam, long long pass, long long trial, uint32_t tag, unsigned long long seed) {
-    if (!(lam > 0.0)) return lam == 0.0 ? 0.0 : -1.0;
-    if (lam < 10.0) {
-        qsat_u4 r = qmc_block(0u, pass, trial, tag, seed);
-        double u = qsat_u01(r.x, r.y);
-        double p = exp(-lam);
-        double f = p;
-        double k = 0.0;
-        while (u > f && k < QMC_MAX_INVERSION) {
-            k += 1.0;
-            p = p * lam / k;
-            f = f + p;
-        }
-        return k;
-    }
-    double slam = sqrt(lam);
-    double loglam = log(lam);
-    double b = 0.931 + 2.53 * slam;
-    double a = -0.059 + 0.02483 * b;
-    double invalpha = 1.1239 + 1.1328 / (b - 3.4);
-    double vr = 0.9277 - 3.6224 / (b - 2.0);
-    for (int attempt = 0; attempt < QMC_MAX_ATTEMPTS; ++attempt) {
-        qsat_u4 r = qmc_block((uint32_t)attempt, pass, trial, tag, seed);
-        double U = qsat_u01(r.x, r.y) - 0.5;
-        double V = qsat_u01(r.z, r.w);
-        double us = 0.5 - fabs(U);
-        double k = floor((2.0 * a / us + b) * U + lam + 0.43);
-        if (us >= 0.07 && V <= vr) return k;
-        if (k < 0.0 || (us < 0.013 && V > us)) continue;
-        double lhs = log(V) + log(invalpha) - log(a / (us * us) + b);
-        double rhs = -lam + k * loglam - lgamma(k + 1.0);
-        if (lhs <= rhs) return k;
-    }
-    return -1.0;
+    qmc_count_blocks blocks = {pass, trial, tag, seed};
+    return qsat_poisson_draw(lam, blocks);
 }
 
 // Counts of class c: sampled, or the conditional mean itself when counts are not sampled.

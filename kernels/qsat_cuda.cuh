@@ -6,11 +6,12 @@
 //     extern "C" function that loops over all elements, so the *same* kernel body
 //     is checked against its NumPy twin on every machine.
 // Kernels must therefore be element-wise: use QSAT_FOR for the element loop and
-// QSAT_HD for the math functions they call.
+// QSAT_HD for the math functions they call (QSAT_HD_MEMBER for member functions).
 #pragma once
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define QSAT_HD __host__ __device__ __forceinline__
+#define QSAT_HD_MEMBER __host__ __device__ __forceinline__  // member functions (functors)
 #define QSAT_GLOBAL extern "C" __global__
 // Grid-stride loop over n elements.
 #define QSAT_FOR(i, n) \
@@ -20,6 +21,7 @@
 #include <math.h>
 #include <stdint.h>
 #define QSAT_HD static inline
+#define QSAT_HD_MEMBER inline
 #define QSAT_GLOBAL extern "C"
 #define QSAT_FOR(i, n) for (long long i = 0; i < (long long)(n); ++i)
 #endif

@@ -54,7 +54,8 @@ counter ``(step or attempt, pass, trial, tag)``; three normals per step come fro
 by Box-Muller on 32-bit uniforms; weather and counts use 53-bit uniforms
 (:func:`qsat.random.u01`). What a step contributes independently of the trial is computed once
 per chunk (:func:`step_constants`) and read by the kernel and this twin alike. Poisson draws:
-inversion below 10, Hörmann's PTRS at 10 and above (Insurance: Math. Econ. 12, 39 (1993), Sec. 3).
+:func:`qsat.detection.poisson.poisson_draws` (inversion below 10, Hörmann's PTRS at 10 and above),
+with the counters (attempt, row, trial, tag).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ import math
 import numpy as np
 
 from ..backend import array_namespace
+from ..detection.poisson import poisson_draws
 from ..random import check_seed, philox4x32_10, u01
 
 #: Per-step input columns (kernels/montecarlo.cuh QMC_*).
@@ -94,8 +96,6 @@ TAG_STEP = 0x4D430001
 TAG_WEATHER = 0x4D430002
 TAG_COUNTS = 0x4D430100
 TAG_PAIR_COUNTS = 0x4D430200
-MAX_ATTEMPTS = 64
-MAX_INVERSION = 256
 _TWO_POW_M32 = 2.0**-32
 
 
@@ -132,69 +132,16 @@ def _normal3(r, xp):
     return rad1 * xp.cos(ang1), rad1 * xp.sin(ang1), rad2 * xp.cos(ang2)
 
 
-def _gammaln(x, xp):
-    if xp is np:
-        from scipy.special import gammaln
-    else:  # pragma: no cover - CuPy
-        from cupyx.scipy.special import gammaln
-    return gammaln(x)
-
-
 def poisson(lam, row_index, trial_index, tag: int, seed: int):
     """Poisson samples of means ``lam`` drawn with Philox tag ``tag`` (twin of ``qmc_poisson``)."""
     xp = array_namespace(lam)
     lam = xp.asarray(lam, dtype=xp.float64)
-    out = xp.where(lam == 0.0, 0.0, -1.0)
-    small = xp.nonzero((lam > 0.0) & (lam < 10.0))
-    if small[0].size:
-        ls = lam[small]
-        zero = xp.zeros(ls.shape, dtype=xp.uint64)
-        r = _block(zero, row_index[small], trial_index[small], tag, seed, xp)
-        u = u01(r[0], r[1])
-        p = xp.exp(-ls)
-        f = p.copy()
-        k = xp.zeros(ls.shape)
-        active = u > f
-        for step in range(1, MAX_INVERSION + 1):
-            if not bool(xp.any(active)):
-                break
-            k = xp.where(active, float(step), k)
-            p = xp.where(active, p * ls / float(step), p)
-            f = xp.where(active, f + p, f)
-            active = active & (u > f)
-        out[small] = k
-    big = xp.nonzero(lam >= 10.0)
-    if big[0].size:
-        lb = lam[big]
-        pb, tb = row_index[big], trial_index[big]
-        slam, loglam = xp.sqrt(lb), xp.log(lb)
-        b = 0.931 + 2.53 * slam
-        a = -0.059 + 0.02483 * b
-        invalpha = 1.1239 + 1.1328 / (b - 3.4)
-        vr = 0.9277 - 3.6224 / (b - 2.0)
-        result = xp.full(lb.shape, -1.0)
-        pending = xp.ones(lb.shape, dtype=bool)
-        for attempt in range(MAX_ATTEMPTS):
-            idx = xp.nonzero(pending)[0]
-            if not idx.size:
-                break
-            word = xp.full(idx.shape, attempt, dtype=xp.uint64)
-            r = _block(word, pb[idx], tb[idx], tag, seed, xp)
-            U = u01(r[0], r[1]) - 0.5
-            V = u01(r[2], r[3])
-            us = 0.5 - xp.abs(U)
-            k = xp.floor((2.0 * a[idx] / us + b[idx]) * U + lb[idx] + 0.43)
-            quick = (us >= 0.07) & (V <= vr[idx])
-            reject = ~quick & ((k < 0.0) | ((us < 0.013) & (V > us)))
-            test = ~quick & ~reject
-            kk = xp.where(test, k, 0.0)
-            lhs = xp.log(V) + xp.log(invalpha[idx]) - xp.log(a[idx] / (us * us) + b[idx])
-            rhs = -lb[idx] + kk * loglam[idx] - _gammaln(kk + 1.0, xp)
-            accept = quick | (test & (lhs <= rhs))
-            result[idx[accept]] = k[accept]
-            pending[idx[accept]] = False
-        out[big] = result
-    return out
+    rows, trials = row_index.reshape(-1), trial_index.reshape(-1)
+
+    def block(sel, attempt):
+        return _block(xp.full(sel.shape, attempt, dtype=xp.uint64), rows[sel], trials[sel], tag, seed, xp)
+
+    return poisson_draws(lam.reshape(-1), block).reshape(lam.shape)
 
 
 class _Arm:
