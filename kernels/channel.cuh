@@ -5,7 +5,7 @@
 #pragma once
 #include "qsat_cuda.cuh"
 
-// Layout of the packed parameter array (LinkParameters.scalar_names()).
+// Layout of the packed parameter array (LinkParameters.packed(): scalar_names(), then derived()).
 #define QCH_WAVELENGTH 0
 #define QCH_UPLINK 1
 #define QCH_WAIST 2
@@ -34,7 +34,36 @@
 #define QCH_AP_LOGC0 25
 #define QCH_AP_DLOGC 26
 #define QCH_AP_N 27
-#define QCH_N_PARAMS 28
+// Per-scenario constants of the per-step formulas (LinkParameters.derived(), appended by packed()).
+#define QCH_K 28
+#define QCH_R0_LOGC 29
+#define QCH_THETA0_LOGC 30
+#define QCH_RYTOV_LOGC 31
+#define QCH_C_LARGE 32
+#define QCH_AP_T0 33
+#define QCH_AP_T1 34
+#define QCH_INV_ZR 35
+#define QCH_AN_INNER 36
+#define QCH_AN_OUTER 37
+#define QCH_WEQ_V 38
+#define QCH_FOV_C 39
+#define QCH_FDIFF2 40
+#define QCH_FJIT2 41
+#define QCH_FOV_D 42
+#define QCH_FOV_ALL0 43
+#define QCH_SEEING 44
+#define QCH_LOSS_OPTICS_DB 45
+#define QCH_TAU_DB 46
+#define QCH_LOG_DAY 47
+#define QCH_LOG_NIGHT 48
+#define QCH_LOG_MOON 49
+#define QCH_R2 50
+#define QCH_TWO_R 51
+#define QCH_MU1_53 52
+#define QCH_LAM0_C 53
+#define QCH_TLT_C 54
+#define QCH_WANDER_C 55
+#define QCH_N_PARAMS 56
 
 // Output columns (budget.OUTPUTS).
 #define QCH_N_OUT 22
@@ -49,68 +78,72 @@ QSAT_HD double qch_max(double a, double b) { return a > b ? a : b; }
 QSAT_HD double qch_min(double a, double b) { return a < b ? a : b; }
 QSAT_HD double qch_clip(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
-// Kasten & Young (1989) relative air mass; zenith clipped to [0, 90] deg.
-QSAT_HD double qch_air_mass(double zenith) {
+// Kasten & Young (1989) relative air mass; zenith clipped to [0, 90] deg. cos(zenith) is passed
+// as sin(elevation) (the same number, computed once per step).
+QSAT_HD double qch_air_mass(double zenith, double cos_z) {
     double z = qch_clip(zenith, 0.0, 0.5 * QSAT_PI);
     double z_deg = z * (180.0 / QSAT_PI);
-    return 1.0 / (cos(z) + 0.50572 * pow(96.07995 - z_deg, -1.6364));
+    return 1.0 / (cos_z + 0.50572 * exp(-1.6364 * log(96.07995 - z_deg)));
 }
 
-// Power fraction of a centred Gaussian (1/e^2 radius w) inside an annulus [eps a, a].
-QSAT_HD double qch_annulus(double w, double a, double eps) {
+// Power fraction of a centred Gaussian (1/e^2 radius w) inside an annulus [eps a, a]:
+// exp(-2 eps^2 a^2 / w^2) - exp(-2 a^2 / w^2), with p[QCH_AN_INNER] = 2 eps^2 a^2 (0: no
+// obscuration, the first term is exactly 1) and p[QCH_AN_OUTER] = 2 a^2.
+QSAT_HD double qch_annulus(double w, const double* p) {
     double w2 = w * w;
-    double a2 = a * a;
-    double inner = exp(-2.0 * (eps * eps * a2) / w2);
-    return inner - exp(-2.0 * a2 / w2);
+    double inner = p[QCH_AN_INNER] == 0.0 ? 1.0 : exp(-p[QCH_AN_INNER] / w2);
+    return inner - exp(-p[QCH_AN_OUTER] / w2);
 }
 
-// Farid & Hranilovic (2007) eqs. (9)-(10): equivalent beam width w_eq.
-QSAT_HD double qch_w_eq(double w, double a) {
-    double v = QCH_SQRT_PI * a / (1.4142135623730951 * w);
+// Farid & Hranilovic (2007) eqs. (9)-(10): equivalent beam width w_eq; v = p[QCH_WEQ_V] / w.
+QSAT_HD double qch_w_eq(double w, const double* p) {
+    double v = p[QCH_WEQ_V] / w;
     double erf_v = erf(v);
     double w_eq2 = w * w * QCH_SQRT_PI * erf_v / (2.0 * v * exp(-v * v));
     return sqrt(w_eq2);
 }
 
-// E[exp(-2 r^2 / w_eq^2)] for a Gaussian offset: bias on x, per-axis rms sx, sy.
+// E[exp(-2 r^2 / w_eq^2)] for a Gaussian offset: bias on x, per-axis rms sx, sy (no bias: the
+// exponential factor is exactly 1).
 QSAT_HD double qch_mean_pointing(double w_eq, double sx, double sy, double bias) {
     double weq2 = w_eq * w_eq;
     double sx2 = 4.0 * sx * sx;
     double sy2 = 4.0 * sy * sy;
-    return exp(-2.0 * bias * bias / (weq2 + sx2)) / sqrt((1.0 + sx2 / weq2) * (1.0 + sy2 / weq2));
+    double root = sqrt((1.0 + sx2 / weq2) * (1.0 + sy2 / weq2));
+    return bias == 0.0 ? 1.0 / root : exp(-2.0 * bias * bias / (weq2 + sx2)) / root;
 }
 
-// Encircled energy of a Gaussian spot of FWHM f inside a field stop of full angle fov.
-QSAT_HD double qch_fov_fraction(double f, double fov) {
-    double rho = 0.5 * fov;
-    return -expm1(-4.0 * 0.6931471805599453 * rho * rho / (f * f));
-}
+// Encircled energy of a Gaussian spot of squared FWHM f2 inside the field stop:
+// 1 - exp(-4 ln2 rho^2 / f2), p[QCH_FOV_C] = 4 ln2 rho^2, rho = FOV / 2.
+QSAT_HD double qch_fov_fraction(double f2, const double* p) { return -expm1(-p[QCH_FOV_C] / f2); }
 
 // One step of the link budget; writes QCH_N_OUT values to out[0], out[stride], ... (budget.OUTPUTS).
+// Everything constant per scenario comes precomputed in p (QCH_K ...); the powers of sec(zeta)
+// are exp(c + a ln sec zeta) with one logarithm per step.
 QSAT_HD void qch_step(double elevation, double d, double sun, double moon, const double* p,
                       const double* table, double* out, long long stride) {
     double el = qch_clip(elevation, 0.0, 0.5 * QSAT_PI);
-    double lam = p[QCH_WAVELENGTH];
-    double k = 2.0 * QSAT_PI / lam;
     int uplink = p[QCH_UPLINK] != 0.0;
 
+    double sin_el = sin(el);
     double zenith = 0.5 * QSAT_PI - el;
-    double air_mass = qch_air_mass(zenith);
+    double air_mass = qch_air_mass(zenith, sin_el);
     double t_atm = exp(-p[QCH_TAU_ZENITH] * air_mass);
-    double secz = 1.0 / qch_max(sin(el), QCH_SEC_FLOOR_SIN);
-    double r0 = pow(0.423 * k * k * secz * p[QCH_MU0], -0.6);
-    double theta0 = pow(2.914 * k * k * pow(secz, 8.0 / 3.0) * p[QCH_MU53], -0.6);
-    double rytov = 2.25 * pow(k, 7.0 / 6.0) * pow(secz, 11.0 / 6.0) * p[QCH_MU56];
-    double s65 = pow(rytov, 1.2);
-    double c_large = uplink ? 0.56 : 1.11;
-    double lx = 0.49 * rytov / pow(1.0 + c_large * s65, 7.0 / 6.0);
-    double ly = 0.51 * rytov / pow(1.0 + 0.69 * s65, 5.0 / 6.0);
+    double cos_z = qch_max(sin_el, QCH_SEC_FLOOR_SIN);
+    double ln_secz = -log(cos_z);
+    // r0 ~ sec^-0.6, theta0 ~ sec^(-8/3 * 0.6), Rytov ~ sec^(11/6), s^(6/5) ~ sec^(11/5)
+    double r0 = exp(p[QCH_R0_LOGC] - 0.6 * ln_secz);
+    double theta0 = exp(p[QCH_THETA0_LOGC] - 1.6 * ln_secz);
+    double ln_rytov = p[QCH_RYTOV_LOGC] + (11.0 / 6.0) * ln_secz;
+    double rytov = exp(ln_rytov);
+    double s65 = exp(1.2 * ln_rytov);
+    double lx = 0.49 * rytov * exp(-(7.0 / 6.0) * log1p(p[QCH_C_LARGE] * s65));
+    double ly = 0.51 * rytov * exp(-(5.0 / 6.0) * log1p(0.69 * s65));
     double aperture = 1.0;
     if (!uplink) {
-        double diameter = 2.0 * p[QCH_RX_RADIUS];
-        double c = k * (diameter * diameter) / (16.0 * secz);
+        // table node of ln c, c = k D^2 / (16 sec zeta)
         double n = p[QCH_AP_N];
-        double t = (log(qch_max(c, QCH_TINY)) - p[QCH_AP_LOGC0]) / p[QCH_AP_DLOGC];
+        double t = p[QCH_AP_T0] - ln_secz * p[QCH_AP_T1];
         t = qch_clip(t, 0.0, n - 1.0);
         double fi = qch_min(floor(t), n - 2.0);
         long long i = (long long)fi;
@@ -126,70 +159,61 @@ QSAT_HD void qch_step(double elevation, double d, double sun, double moon, const
         inv_b = 0.0;
     }
 
-    double w0 = p[QCH_WAIST];
-    double zr = QSAT_PI * w0 * w0 / (p[QCH_M2] * lam);
-    double zz = d / zr;
-    double w = w0 * sqrt(1.0 + zz * zz);
+    double zz = d * p[QCH_INV_ZR];
+    double w = p[QCH_WAIST] * sqrt(1.0 + zz * zz);
     double jx = p[QCH_TX_JITTER_X] * d, jy = p[QCH_TX_JITTER_Y] * d, jb = p[QCH_TX_BIAS] * d;
+    double ann = qch_annulus(w, p);
+    double geo_vac = qch_max(ann * p[QCH_TX_TRUNCATION], QCH_TINY);
+    double weq_vac = qch_w_eq(w, p);
+    double point_vac = qch_mean_pointing(weq_vac, jx, jy, jb);
+    // downlinks: no beam spread, the turbulent beam is the vacuum one
     double w_st = w, sx = jx, sy = jy;
+    double geo_st = ann * p[QCH_TX_TRUNCATION], weq_st = weq_vac, point_st = point_vac;
+    double fov_ds = p[QCH_FOV_D], fov_all = p[QCH_FOV_ALL0];
     if (uplink) {
-        double R = p[QCH_EARTH_RADIUS];
-        double sat_h = sqrt(R * R + d * d + 2.0 * R * d * sin(el)) - R;
-        double mu2u = qch_max(p[QCH_MU0] - (5.0 / 3.0) * p[QCH_MU1] / sat_h, 0.0);
-        double lam0 = 2.0 * d / (k * w0 * w0);
+        double secz = 1.0 / cos_z;
+        double sat_h = sqrt(p[QCH_R2] + d * d + p[QCH_TWO_R] * d * sin_el) - p[QCH_EARTH_RADIUS];
+        double mu2u = qch_max(p[QCH_MU0] - p[QCH_MU1_53] / sat_h, 0.0);
+        double lam0 = d * p[QCH_LAM0_C];
         double lamf = lam0 / (1.0 + lam0 * lam0);
-        double t_lt = 4.35 * mu2u * pow(lamf, 5.0 / 6.0) * pow(k, 7.0 / 6.0) * pow(d, 5.0 / 6.0) * secz;
-        double r0_up = pow(0.423 * k * k * secz * mu2u, -0.6);
-        double ratio = lam / (2.0 * w0);
-        double wander = 0.54 * d * d * (ratio * ratio) * pow(2.0 * w0 / r0_up, 5.0 / 3.0);
+        double t_lt = p[QCH_TLT_C] * mu2u * exp((5.0 / 6.0) * log(lamf * d)) * secz;
+        // 0.54 d^2 (lam / 2 w0)^2 (2 w0 / r0_up)^(5/3), r0_up^(-5/3) = 0.423 k^2 sec mu2u
+        double wander = p[QCH_WANDER_C] * d * d * secz * mu2u;
         w_st = sqrt(qch_max(w * w * (1.0 + t_lt) - wander, w * w));
         sx = sqrt(jx * jx + 0.5 * wander);
         sy = sqrt(jy * jy + 0.5 * wander);
+        geo_st = qch_annulus(w_st, p) * p[QCH_TX_TRUNCATION];
+        weq_st = qch_w_eq(w_st, p);
+        point_st = qch_mean_pointing(weq_st, sx, sy, jb);
+    } else {
+        double fs = p[QCH_SEEING] / r0;
+        double f2 = p[QCH_FDIFF2] + fs * fs;
+        fov_ds = qch_fov_fraction(f2, p);
+        fov_all = qch_fov_fraction(f2 + p[QCH_FJIT2], p);
     }
-    double a = p[QCH_RX_RADIUS], eps = p[QCH_RX_OBSCURATION];
-    double geo_vac = qch_max(qch_annulus(w, a, eps) * p[QCH_TX_TRUNCATION], QCH_TINY);
-    double geo_st = qch_annulus(w_st, a, eps) * p[QCH_TX_TRUNCATION];
-    double weq_vac = qch_w_eq(w, a);
-    double weq_st = qch_w_eq(w_st, a);
-    double point_vac = qch_mean_pointing(weq_vac, jx, jy, jb);
-    double point_st = qch_mean_pointing(weq_st, sx, sy, jb);
 
-    double fov = p[QCH_FOV];
-    double f_diff = 1.029 * lam / (2.0 * a);
-    double f_seeing2 = 0.0;
-    if (!uplink) {
-        double fs = 0.98 * lam / r0;
-        f_seeing2 = fs * fs;
-    }
-    double fj = QCH_FWHM_PER_SIGMA * p[QCH_RX_JITTER];
-    double f_jit2 = fj * fj;
-    double fov_d = qch_fov_fraction(f_diff, fov);
-    double fov_ds = qch_fov_fraction(sqrt(f_diff * f_diff + f_seeing2), fov);
-    double fov_all = qch_fov_fraction(sqrt(f_diff * f_diff + f_seeing2 + f_jit2), fov);
-
+    double fov_d = p[QCH_FOV_D];
     double g_geo = geo_vac * fov_d;
     double g_turb = (geo_st * point_st) / (geo_vac * point_vac) * (fov_ds / fov_d);
     double g_point = point_vac * (fov_all / fov_ds);
-    double g_opt = p[QCH_OPTICS];
-    double trans = qch_clip(g_geo * t_atm * g_turb * g_point * g_opt, 0.0, 1.0);
+    double trans = qch_clip(g_geo * t_atm * g_turb * g_point * p[QCH_OPTICS], 0.0, 1.0);
 
     double radiance;
     if (uplink) {
         radiance = p[QCH_ALBEDO_COEFF] * qch_max(sin(sun), 0.0) + p[QCH_GROUND_NIGHT];
     } else {
-        double night_now = qch_max(moon > 0.0 ? p[QCH_RAD_MOON] : p[QCH_RAD_NIGHT], QCH_TINY);
-        double day = qch_max(p[QCH_RAD_DAY], QCH_TINY);
+        double log_night = moon > 0.0 ? p[QCH_LOG_MOON] : p[QCH_LOG_NIGHT];
         double limit = -18.0 * QSAT_PI / 180.0;
         double frac = qch_clip((sun - limit) / (0.0 - limit), 0.0, 1.0);
-        radiance = exp(log(night_now) + frac * (log(day) - log(night_now)));
+        radiance = exp(log_night + frac * (p[QCH_LOG_DAY] - log_night));
     }
     double counts = radiance * p[QCH_COUNTS_COEFF];
 
     out[0 * stride] = -QCH_DB * log(g_geo);
-    out[1 * stride] = -QCH_DB * log(t_atm);
+    out[1 * stride] = p[QCH_TAU_DB] * air_mass;
     out[2 * stride] = -QCH_DB * log(g_turb);
     out[3 * stride] = -QCH_DB * log(g_point);
-    out[4 * stride] = -QCH_DB * log(g_opt);
+    out[4 * stride] = p[QCH_LOSS_OPTICS_DB];
     out[5 * stride] = -QCH_DB * log(qch_max(trans, QCH_TINY));
     out[6 * stride] = trans;
     out[7 * stride] = counts;

@@ -45,8 +45,7 @@ from ..backend import array_namespace
 from . import atmosphere as atm
 from . import background as bg
 from . import turbulence as turb
-from .beam import airy_fwhm, annulus_fraction, beam_radius, diffraction_limited_fov
-from .pointing import equivalent_beam_width, fov_fraction, mean_pointing_factor
+from .beam import airy_fwhm, annulus_fraction, diffraction_limited_fov, rayleigh_range
 
 #: Mean Earth radius (m), IUGG R1 (Moritz, Geodetic Reference System 1980).
 EARTH_RADIUS_M = 6371008.8
@@ -65,6 +64,17 @@ FADE_COLUMNS = OUTPUTS[OUTPUTS.index("fade_t_static"):] + ("rytov_variance",)
 
 _DB = 10.0 / math.log(10.0)
 _TINY = 1e-300
+
+#: Per-scenario constants of the per-step formulas (:meth:`LinkParameters.derived`), appended to
+#: the scalars by :meth:`LinkParameters.packed` (``QCH_K`` ... in kernels/channel.cuh).
+DERIVED = ("k", "r0_logc", "theta0_logc", "rytov_logc", "c_large", "ap_t0", "ap_t1", "inv_zr", "an_inner",
+           "an_outer", "weq_v", "fov_c", "fdiff2", "fjit2", "fov_d", "fov_all0", "seeing", "loss_optics_db",
+           "tau_db", "log_day", "log_night", "log_moon", "r2", "two_r", "mu1_53", "lam0_c", "tlt_c", "wander_c")
+
+
+def _log(x: float) -> float:
+    """ln x, -inf at 0 (a profile without turbulence: r0 = inf, Rytov variance 0)."""
+    return math.log(x) if x > 0.0 else -math.inf
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,63 @@ class LinkParameters:
         return tuple(f.name for f in fields(cls) if f.name != "aperture_table")
 
     def packed(self) -> np.ndarray:
-        """The scalars as the float64 array ``params`` of the kernel (order of :meth:`scalar_names`)."""
-        return np.array([float(getattr(self, n)) for n in self.scalar_names()], dtype=np.float64)
+        """The float64 array ``params`` of the kernel: the scalars (order of :meth:`scalar_names`),
+        then :meth:`derived` (order of :data:`DERIVED`)."""
+        scalars = [float(getattr(self, n)) for n in self.scalar_names()]
+        return np.array(scalars + list(self.derived().values()), dtype=np.float64)
+
+    def derived(self) -> dict[str, float]:
+        """The constants of the per-step formulas of :func:`channel_step`, computed once per link.
+
+        Powers of sec(zeta) become ``exp(c + a ln sec zeta)``: ``r0 = exp(r0_logc - 0.6 ln sec)``
+        (:func:`.turbulence.fried_parameter`), ``theta0 = exp(theta0_logc - 1.6 ln sec)``
+        (:func:`.turbulence.isoplanatic_angle`), ``ln sigma_R^2 = rytov_logc + 11/6 ln sec``
+        (:func:`.turbulence.rytov_variance`); the aperture-averaging node is
+        ``(ln c - ln c_0) / dln c = ap_t0 - ap_t1 ln sec`` with ``c = k D^2 / (16 sec)``.
+        """
+        lam, a, eps, w0 = self.wavelength_m, self.rx_radius_m, self.rx_obscuration, self.waist_m
+        k = 2.0 * math.pi / lam
+        k76 = k ** (7.0 / 6.0)
+        rho = 0.5 * self.fov_full_rad
+        fov_c = 4.0 * math.log(2.0) * rho * rho
+        f_diff = airy_fwhm(lam, 2.0 * a)
+        fdiff2 = f_diff * f_diff
+        fj = 2.0 * math.sqrt(2.0 * math.log(2.0)) * self.rx_jitter_rad
+        fjit2 = fj * fj
+        r = self.earth_radius_m
+        values = {
+            "k": k,
+            "r0_logc": -0.6 * _log(0.423 * k * k * self.mu0),
+            "theta0_logc": -0.6 * _log(2.914 * k * k * self.mu53),
+            "rytov_logc": _log(2.25 * k76 * self.mu56),
+            "c_large": 0.56 if self.uplink else 1.11,  # spherical / plane wave (scintillation_log_variances)
+            "ap_t0": (math.log(k * (2.0 * a) ** 2 / 16.0) - self.aperture_log_c0) / self.aperture_dlog_c,
+            "ap_t1": 1.0 / self.aperture_dlog_c,
+            "inv_zr": 1.0 / rayleigh_range(w0, lam, self.m2),
+            "an_inner": 2.0 * (eps * eps * (a * a)),  # annulus_fraction: exp(-an_inner/w^2) - exp(-an_outer/w^2)
+            "an_outer": 2.0 * (a * a),
+            "weq_v": math.sqrt(math.pi) * a / math.sqrt(2.0),  # equivalent_beam_width: v = weq_v / w
+            "fov_c": fov_c,  # fov_fraction: 1 - exp(-fov_c / FWHM^2)
+            "fdiff2": fdiff2,
+            "fjit2": fjit2,
+            "fov_d": -math.expm1(-fov_c / fdiff2),
+            "fov_all0": -math.expm1(-fov_c / (fdiff2 + fjit2)),
+            "seeing": 0.98 * lam,  # seeing FWHM = seeing / r0
+            "loss_optics_db": -_DB * _log(self.optics_efficiency),
+            "tau_db": _DB * self.tau_zenith,
+            "log_day": math.log(max(self.radiance_day, _TINY)),
+            "log_night": math.log(max(self.radiance_night, _TINY)),
+            "log_moon": math.log(max(self.radiance_moon, _TINY)),
+            # uplink_long_term_spread; wander: (2 w0 / r0_up)^(5/3) = (2 w0)^(5/3) 0.423 k^2 sec mu2u
+            "r2": r * r,
+            "two_r": 2.0 * r,
+            "mu1_53": (5.0 / 3.0) * self.mu1,
+            "lam0_c": 2.0 / (k * w0 * w0),
+            "tlt_c": 4.35 * k76,
+            "wander_c": 0.54 * (lam / (2.0 * w0)) ** 2 * (2.0 * w0) ** (5.0 / 3.0) * 0.423 * k * k,
+        }
+        assert tuple(values) == DERIVED
+        return values
 
     @classmethod
     def from_config(cls, cfg, station_altitude_m: float = 0.0, station_aperture_m: float | None = None,
@@ -205,15 +270,41 @@ class LinkParameters:
             aperture_table=np.ascontiguousarray(table, dtype=np.float64))
 
 
-def _aperture_factor(c, p: LinkParameters, xp):
-    """exp of the piecewise-linear interpolation of ln(J/J0) in ln c (uniform grid), clamped."""
-    n = int(p.aperture_n)
-    table = xp.asarray(p.aperture_table)
-    t = (xp.log(xp.maximum(c, _TINY)) - p.aperture_log_c0) / p.aperture_dlog_c
-    t = xp.clip(t, 0.0, n - 1.0)
-    i = xp.minimum(xp.floor(t), n - 2.0).astype(xp.int64)
-    frac = t - i
-    return xp.exp(table[i] + frac * (table[i + 1] - table[i]))
+def _erf(x, xp):
+    if xp.__name__ == "numpy":
+        from scipy.special import erf
+
+        return erf(x)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
+
+
+# The per-step models below are those of .beam, .pointing, .turbulence and .background, written
+# with the constants of LinkParameters.derived() in the operation order of kernels/channel.cuh.
+
+def _annulus(w, c, xp):
+    """:func:`.beam.annulus_fraction`."""
+    w2 = w * w
+    inner = 1.0 if c["an_inner"] == 0.0 else xp.exp(-c["an_inner"] / w2)
+    return inner - xp.exp(-c["an_outer"] / w2)
+
+
+def _w_eq(w, c, xp):
+    """w_eq of :func:`.pointing.equivalent_beam_width`."""
+    v = c["weq_v"] / w
+    erf_v = _erf(v, xp)
+    w_eq2 = w * w * math.sqrt(math.pi) * erf_v / (2.0 * v * xp.exp(-v * v))
+    return xp.sqrt(w_eq2)
+
+
+def _mean_pointing(w_eq, sx, sy, bias, biased: bool, xp):
+    """:func:`.pointing.mean_pointing_factor`."""
+    weq2 = w_eq * w_eq
+    sx2 = 4.0 * sx * sx
+    sy2 = 4.0 * sy * sy
+    root = xp.sqrt((1.0 + sx2 / weq2) * (1.0 + sy2 / weq2))
+    return xp.exp(-2.0 * bias * bias / (weq2 + sx2)) / root if biased else 1.0 / root
 
 
 def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, valid, params: LinkParameters,
@@ -225,24 +316,35 @@ def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, va
     """
     xp = array_namespace(elevation_rad, range_m)
     p = params
+    c = p.derived()
     el = xp.clip(xp.asarray(elevation_rad, dtype=xp.float64), 0.0, 0.5 * math.pi)
     d = xp.asarray(range_m, dtype=xp.float64)
-    lam = p.wavelength_m
-    k = 2.0 * math.pi / lam
     uplink = p.uplink != 0.0
 
-    zenith = 0.5 * math.pi - el
-    air_mass = atm.kasten_young_air_mass(zenith, xp=xp)
+    sin_el = xp.sin(el)
+    # Kasten & Young air mass (.atmosphere.kasten_young_air_mass), cos(zenith) = sin(elevation)
+    z = xp.clip(0.5 * math.pi - el, 0.0, 0.5 * math.pi)
+    air_mass = 1.0 / (sin_el + 0.50572 * xp.exp(-1.6364 * xp.log(96.07995 - z * (180.0 / math.pi))))
     t_atm = xp.exp(-p.tau_zenith * air_mass)
-    secz = 1.0 / xp.maximum(xp.sin(el), math.sin(turb.SEC_ELEVATION_FLOOR_RAD))
-    r0 = (0.423 * k * k * secz * p.mu0) ** -0.6
-    theta0 = (2.914 * k * k * secz ** (8.0 / 3.0) * p.mu53) ** -0.6
-    rytov = 2.25 * k ** (7.0 / 6.0) * secz ** (11.0 / 6.0) * p.mu56
-    lx, ly = turb.scintillation_log_variances(rytov, spherical=uplink, xp=xp)
+    cos_z = xp.maximum(sin_el, math.sin(turb.SEC_ELEVATION_FLOOR_RAD))
+    ln_secz = -xp.log(cos_z)
+    r0 = xp.exp(c["r0_logc"] - 0.6 * ln_secz)
+    theta0 = xp.exp(c["theta0_logc"] - 1.6 * ln_secz)
+    ln_rytov = c["rytov_logc"] + (11.0 / 6.0) * ln_secz
+    rytov = xp.exp(ln_rytov)
+    s65 = xp.exp(1.2 * ln_rytov)
+    # .turbulence.scintillation_log_variances
+    lx = 0.49 * rytov * xp.exp(-(7.0 / 6.0) * xp.log1p(c["c_large"] * s65))
+    ly = 0.51 * rytov * xp.exp(-(5.0 / 6.0) * xp.log1p(0.69 * s65))
     if uplink:
-        aperture = xp.ones_like(rytov)
+        aperture = 1.0
     else:
-        aperture = _aperture_factor(k * (2.0 * p.rx_radius_m) ** 2 / (16.0 * secz), p, xp)
+        # exp of the piecewise-linear interpolation of ln(J/J0) in ln c (uniform grid), clamped
+        n = int(p.aperture_n)
+        table = xp.asarray(p.aperture_table)
+        t = xp.clip(c["ap_t0"] - ln_secz * c["ap_t1"], 0.0, n - 1.0)
+        i = xp.minimum(xp.floor(t), n - 2.0).astype(xp.int64)
+        aperture = xp.exp(table[i] + (t - i) * (table[i + 1] - table[i]))
     scint = aperture * xp.expm1(lx + ly)
     sigma_ln2 = xp.log1p(scint)
     inv_a = xp.expm1(lx)
@@ -251,50 +353,61 @@ def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, va
     inv_a = xp.where(small, scint, inv_a)
     inv_b = xp.where(small, 0.0, inv_b)
 
-    w = beam_radius(d, p.waist_m, lam, p.m2)
+    zz = d * c["inv_zr"]
+    w = p.waist_m * xp.sqrt(1.0 + zz * zz)  # .beam.beam_radius
     jx, jy, jb = p.tx_jitter_x_rad * d, p.tx_jitter_y_rad * d, p.tx_bias_rad * d
+    biased = p.tx_bias_rad != 0.0
+    ann = _annulus(w, c, xp)
+    geo_vac = xp.maximum(ann * p.tx_truncation, _TINY)
+    weq_vac = _w_eq(w, c, xp)
+    point_vac = _mean_pointing(weq_vac, jx, jy, jb, biased, xp)
     if uplink:
-        sat_height = xp.sqrt(p.earth_radius_m ** 2 + d * d + 2.0 * p.earth_radius_m * d * xp.sin(el)) - p.earth_radius_m
-        t_lt, wander = turb.uplink_long_term_spread(lam, p.waist_m, d, secz, p.mu0, p.mu1, sat_height, xp=xp)
+        secz = 1.0 / cos_z
+        sat_height = xp.sqrt(c["r2"] + d * d + c["two_r"] * d * sin_el) - p.earth_radius_m
+        # .turbulence.uplink_long_term_spread
+        mu2u = xp.maximum(p.mu0 - c["mu1_53"] / sat_height, 0.0)
+        lam0 = d * c["lam0_c"]
+        lamf = lam0 / (1.0 + lam0 * lam0)
+        t_lt = c["tlt_c"] * mu2u * xp.exp((5.0 / 6.0) * xp.log(lamf * d)) * secz
+        wander = c["wander_c"] * d * d * secz * mu2u
         w_st = xp.sqrt(xp.maximum(w * w * (1.0 + t_lt) - wander, w * w))
         sx = xp.sqrt(jx * jx + 0.5 * wander)
         sy = xp.sqrt(jy * jy + 0.5 * wander)
+        geo_st = _annulus(w_st, c, xp) * p.tx_truncation
+        weq_st = _w_eq(w_st, c, xp)
+        point_st = _mean_pointing(weq_st, sx, sy, jb, biased, xp)
+        fov_ds, fov_all = c["fov_d"], c["fov_all0"]
     else:
+        # downlinks: no beam spread; the seeing (FWHM 0.98 lambda / r0) broadens the image
         w_st, sx, sy = w, jx, jy
-    geo_vac = xp.maximum(annulus_fraction(w, p.rx_radius_m, p.rx_obscuration) * p.tx_truncation, _TINY)
-    geo_st = annulus_fraction(w_st, p.rx_radius_m, p.rx_obscuration) * p.tx_truncation
-    _, weq_vac = equivalent_beam_width(w, p.rx_radius_m, xp=xp)
-    _, weq_st = equivalent_beam_width(w_st, p.rx_radius_m, xp=xp)
-    point_vac = mean_pointing_factor(weq_vac, jx, jy, jb, xp=xp)
-    point_st = mean_pointing_factor(weq_st, sx, sy, jb, xp=xp)
+        geo_st, weq_st, point_st = ann * p.tx_truncation, weq_vac, point_vac
+        fs = c["seeing"] / r0
+        f2 = c["fdiff2"] + fs * fs
+        fov_ds = -xp.expm1(-c["fov_c"] / f2)  # .pointing.fov_fraction
+        fov_all = -xp.expm1(-c["fov_c"] / (f2 + c["fjit2"]))
 
-    f_diff = airy_fwhm(lam, 2.0 * p.rx_radius_m)
-    f_seeing2 = xp.zeros_like(r0) if uplink else (0.98 * lam / r0) ** 2
-    f_jit2 = (2.0 * math.sqrt(2.0 * math.log(2.0)) * p.rx_jitter_rad) ** 2
-    fov_d = fov_fraction(xp.full_like(r0, f_diff), p.fov_full_rad, xp=xp)
-    fov_ds = fov_fraction(xp.sqrt(f_diff * f_diff + f_seeing2), p.fov_full_rad, xp=xp)
-    fov_all = fov_fraction(xp.sqrt(f_diff * f_diff + f_seeing2 + f_jit2), p.fov_full_rad, xp=xp)
-
+    fov_d = c["fov_d"]
     g_geo = geo_vac * fov_d
     g_turb = (geo_st * point_st) / (geo_vac * point_vac) * (fov_ds / fov_d)
     g_point = point_vac * (fov_all / fov_ds)
-    g_opt = p.optics_efficiency
-    trans = xp.clip(g_geo * t_atm * g_turb * g_point * g_opt, 0.0, 1.0)
+    trans = xp.clip(g_geo * t_atm * g_turb * g_point * p.optics_efficiency, 0.0, 1.0)
 
+    sun = xp.asarray(sun_altitude_rad, dtype=xp.float64)
     if uplink:
-        radiance = bg.uplink_ground_radiance(xp.asarray(sun_altitude_rad, dtype=xp.float64),
-                                             p.albedo_coefficient, p.ground_night_radiance, xp=xp)
+        radiance = bg.uplink_ground_radiance(sun, p.albedo_coefficient, p.ground_night_radiance, xp=xp)
     else:
-        radiance = bg.downlink_sky_radiance(xp.asarray(sun_altitude_rad, dtype=xp.float64),
-                                            xp.asarray(moon_altitude_rad, dtype=xp.float64),
-                                            p.radiance_day, p.radiance_night, p.radiance_moon, xp=xp)
+        # .background.downlink_sky_radiance
+        log_night = xp.where(xp.asarray(moon_altitude_rad) > 0.0, c["log_moon"], c["log_night"])
+        frac = xp.clip((sun - bg.TWILIGHT_LIMIT_RAD) / (0.0 - bg.TWILIGHT_LIMIT_RAD), 0.0, 1.0)
+        radiance = xp.exp(log_night + frac * (c["log_day"] - log_night))
     counts = radiance * p.counts_coefficient
 
-    cols = [-_DB * xp.log(g_geo), -_DB * xp.log(t_atm), -_DB * xp.log(g_turb), -_DB * xp.log(g_point),
-            -_DB * math.log(g_opt) + xp.zeros_like(r0), -_DB * xp.log(xp.maximum(trans, _TINY)), trans, counts,
+    zeros = xp.zeros_like(r0)
+    cols = [-_DB * xp.log(g_geo), c["tau_db"] * air_mass, -_DB * xp.log(g_turb), -_DB * xp.log(g_point),
+            c["loss_optics_db"] + zeros, -_DB * xp.log(xp.maximum(trans, _TINY)), trans, counts,
             r0, rytov, scint, theta0, air_mass, w_st,
-            trans / point_st, weq_st, sx, sy, jb + xp.zeros_like(r0), sigma_ln2, inv_a, inv_b]
-    result = xp.stack([xp.broadcast_to(c, r0.shape) for c in cols], axis=-1)
+            trans / point_st, weq_st, sx, sy, jb + zeros, sigma_ln2, inv_a, inv_b]
+    result = xp.stack([xp.broadcast_to(col, r0.shape) for col in cols], axis=-1)
     result = xp.where(xp.asarray(valid).astype(bool)[..., None], result, xp.nan)
     if out is not None:
         out[...] = result.reshape(out.shape)

@@ -8,7 +8,7 @@ import pytest
 
 from qsat._paths import kernels_dir
 from qsat.backend import gpu_available
-from qsat.channel.budget import N_OUT, OUTPUTS, LinkParameters, channel_step
+from qsat.channel.budget import DERIVED, N_OUT, OUTPUTS, LinkParameters, channel_step
 from qsat.kernels import host_call
 
 # double-precision math, same operation order; libm / scipy erf differ by a few ulp
@@ -32,6 +32,12 @@ def _inputs(rng, n=5000):
     return el, d, sun, moon, valid
 
 
+def test_packed_holds_scalars_then_derived(downlink_params):
+    packed = downlink_params.packed()
+    scalars = [getattr(downlink_params, n) for n in LinkParameters.scalar_names()]
+    assert packed.tolist() == scalars + list(downlink_params.derived().values())
+
+
 def _compare(ref, got, atol=0.0, rtol=RTOL):
     assert np.array_equal(np.isnan(ref), np.isnan(got))
     ok = np.isfinite(ref)
@@ -51,7 +57,11 @@ def test_param_layout_matches_header():
                 "TX_JITTER_X", "TX_JITTER_Y", "TX_BIAS", "RX_JITTER", "FOV", "OPTICS", "TAU_ZENITH", "MU0", "MU1",
                 "MU53", "MU56", "EARTH_RADIUS", "RAD_DAY", "RAD_NIGHT", "RAD_MOON", "COUNTS_COEFF", "ALBEDO_COEFF",
                 "GROUND_NIGHT", "AP_LOGC0", "AP_DLOGC", "AP_N"]
-    assert order == expected and n_params == len(expected) == len(LinkParameters.scalar_names())
+    n_scalars = len(LinkParameters.scalar_names())
+    assert order[:n_scalars] == expected and n_scalars == len(expected)
+    # then the per-scenario constants of LinkParameters.derived(), in its order
+    assert order[n_scalars:] == [name.upper() for name in DERIVED]
+    assert n_params == len(order) == n_scalars + len(DERIVED)
     # and the dataclass declares its fields in that order
     short = [n.upper().replace("_RAD", "").replace("_M", "").replace("RADIANCE", "RAD") for n in LinkParameters.scalar_names()]
     assert short[:4] == ["WAVELENGTH", "UPLINK", "WAIST", "M2"] and short[-3:] == ["APERTURE_LOG_C0", "APERTURE_DLOG_C", "APERTURE_N"]
