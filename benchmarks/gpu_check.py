@@ -41,21 +41,68 @@ def card_info() -> dict:
     }
 
 
+def gpu_times_s(fn, repeat: int = 3, deadline: float = float("inf")) -> list[float]:
+    """Seconds of ``fn()`` by CUDA events, ``repeat`` times (at least once; fewer past ``deadline``,
+    a ``time.perf_counter()`` value). Every GPU check times its kernels through this."""
+    import cupy
+
+    times = []
+    for _ in range(repeat):
+        if times and time.perf_counter() > deadline:
+            break
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
+    return times
+
+
+def gpu_best_s(fn, repeat: int = 3) -> float:
+    """Best of ``repeat`` timings of ``fn()`` after one untimed call (compilation, caches)."""
+    import cupy
+
+    fn()
+    cupy.cuda.Device().synchronize()
+    return min(gpu_times_s(fn, repeat))
+
+
 def measured_bandwidth_bytes_s(n_bytes: int = 1 << 30) -> float:
     """Device-to-device copy bandwidth (read + write), best of 5: the roofline's memory leg."""
     import cupy
 
     a = cupy.empty(n_bytes // 8, dtype=cupy.float64)
     b = cupy.empty_like(a)
-    best = float("inf")
-    for _ in range(5):
-        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-        start.record()
-        cupy.copyto(b, a)
-        stop.record()
-        stop.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
-    return 2 * a.nbytes / best
+    return 2 * a.nbytes / min(gpu_times_s(lambda: cupy.copyto(b, a), 5))
+
+
+_FMA_SOURCE = r"""
+extern "C" __global__ void fma_chains(double* out, long long iters) {
+    double a0 = threadIdx.x * 1e-9, a1 = a0 + 1.0, a2 = a0 + 2.0, a3 = a0 + 3.0;
+    double a4 = a0 + 4.0, a5 = a0 + 5.0, a6 = a0 + 6.0, a7 = a0 + 7.0;
+    const double b = 0.9999999, c = 1.0e-7;
+    for (long long k = 0; k < iters; ++k) {
+        a0 = fma(a0, b, c); a1 = fma(a1, b, c); a2 = fma(a2, b, c); a3 = fma(a3, b, c);
+        a4 = fma(a4, b, c); a5 = fma(a5, b, c); a6 = fma(a6, b, c); a7 = fma(a7, b, c);
+    }
+    out[(long long)blockIdx.x * blockDim.x + threadIdx.x] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}
+"""
+
+
+def fp64_flops_per_s() -> float:
+    """Measured fp64 FMA throughput (8 independent chains per thread, 2 flops per FMA), best of 3:
+    the roofline's compute leg."""
+    import cupy
+    import numpy as np
+
+    kernel = cupy.RawKernel(_FMA_SOURCE, "fma_chains")
+    sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
+    blocks, threads, iters = sm * 16, 256, 1 << 14
+    out = cupy.empty(blocks * threads, dtype=cupy.float64)
+    best = gpu_best_s(lambda: kernel((blocks,), (threads,), (out, np.int64(iters))))
+    return 2.0 * 8 * iters * blocks * threads / best
 
 
 def _write(path: Path, result: dict) -> None:

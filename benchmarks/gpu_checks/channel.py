@@ -26,28 +26,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+from gpu_check import gpu_best_s, measured_bandwidth_bytes_s  # noqa: E402  (shared probes)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 STEP_BYTES = 4 * 8 + 1 + 22 * 8
 SAMPLE_BYTES = 8
-
-
-
-def _timed(cupy, fn, repeat=3):
-    fn()
-    cupy.cuda.Device().synchronize()
-    best = 1e9
-    for _ in range(repeat):
-        s, e = cupy.cuda.Event(), cupy.cuda.Event()
-        s.record()
-        fn()
-        e.record()
-        e.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(s, e) / 1e3)
-    return best
 
 
 def _params():
@@ -80,7 +65,7 @@ def run(budget_s: float) -> dict:
     sun = rng.uniform(-1.0, 0.3, n)
     moon = rng.uniform(-1.0, 1.0, n)
     valid = cp.ones(n, dtype=cp.uint8)
-    t = _timed(cp, lambda: channel_step_gpu(el, d, sun, moon, valid, p))
+    t = gpu_best_s(lambda: channel_step_gpu(el, d, sun, moon, valid, p))
     out["step_kernel_steps_per_s"] = n / t
     out["step_bytes_per_step"] = STEP_BYTES
     out["step_kernel_fraction_of_roofline"] = n * STEP_BYTES / t / bw
@@ -106,7 +91,7 @@ def run(budget_s: float) -> dict:
         if time.perf_counter() - t_start > 0.8 * budget_s:
             out["sampler_skipped"] = f"time budget reached before {model}"
             break
-        t = _timed(cp, lambda: sample_gpu(fade, samples, 12345, 0, model))
+        t = gpu_best_s(lambda: sample_gpu(fade, samples, 12345, 0, model))
         rate = steps * samples / t
         out["sampler_samples_per_s"][model] = rate
         out["sampler_fraction_of_roofline"][model] = rate * SAMPLE_BYTES / bw

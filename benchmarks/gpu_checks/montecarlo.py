@@ -36,53 +36,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+from gpu_check import fp64_flops_per_s, gpu_best_s, measured_bandwidth_bytes_s  # noqa: E402  (shared probes)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FLOPS_PER_SAMPLE = 275.0
 DRAM_BYTES_PER_ELEMENT = 16 * 8  # one output row per (trial, pass)
-
-_FMA_KERNEL = r"""
-extern "C" __global__ void fma_chain(double* out, long long n, int iters) {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    double a = 1.0 + 1e-9 * (double)i, b = 0.999999, c = 1e-7;
-    double x0 = a, x1 = a + 1, x2 = a + 2, x3 = a + 3, x4 = a + 4, x5 = a + 5, x6 = a + 6, x7 = a + 7;
-    for (int k = 0; k < iters; ++k) {
-        x0 = fma(x0, b, c); x1 = fma(x1, b, c); x2 = fma(x2, b, c); x3 = fma(x3, b, c);
-        x4 = fma(x4, b, c); x5 = fma(x5, b, c); x6 = fma(x6, b, c); x7 = fma(x7, b, c);
-    }
-    out[i] = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
-}
-"""
-
-
-def _timed(cupy, fn, repeat=3):
-    fn()
-    cupy.cuda.Device().synchronize()
-    best = float("inf")
-    for _ in range(repeat):
-        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        best = min(best, cupy.cuda.get_elapsed_time(start, stop) / 1e3)
-    return best
-
-
-def fp64_flops_per_s(cupy) -> float:
-    """FP64 FMA throughput: 8 independent chains per thread, 2 flops per FMA."""
-    kernel = cupy.RawKernel(_FMA_KERNEL, "fma_chain")
-    n = cupy.cuda.Device().attributes["MultiProcessorCount"] * 2048 * 4
-    out = cupy.empty(n, dtype=cupy.float64)
-    iters = 4096
-    t = _timed(cupy, lambda: kernel(((n + 255) // 256,), (256,), (out, np.int64(n), np.int32(iters))))
-    return n * iters * 8 * 2 / t
-
 
 
 def run(budget_s: float) -> dict:
@@ -99,10 +59,10 @@ def run(budget_s: float) -> dict:
     inputs = synthetic_inputs(n_pass, n_step)
     st, ps, prm = (cupy.asarray(a) for a in (inputs.steps, inputs.passes, inputs.params))
     samples = trials * n_pass * n_step
-    t = _timed(cupy, lambda: sample_trials_kernel(st, ps, prm, trials, 0, 0, 1))
+    t = gpu_best_s(lambda: sample_trials_kernel(st, ps, prm, trials, 0, 0, 1))
     out["fused_samples_per_s"] = samples / t
     out["fused_seconds"] = t
-    out["fp64_flops_per_s"] = fp64_flops_per_s(cupy)
+    out["fp64_flops_per_s"] = fp64_flops_per_s()
     out["fraction_of_fp64_roofline"] = out["fused_samples_per_s"] * FLOPS_PER_SAMPLE / out["fp64_flops_per_s"]
     out["copy_bandwidth_bytes_s"] = measured_bandwidth_bytes_s()
     const_bytes = inputs.steps.nbytes // len(STEP_COLUMNS) * len(STEP_CONSTANTS)  # what the kernel reads per step

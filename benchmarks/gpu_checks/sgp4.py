@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_check import measured_bandwidth_bytes_s  # noqa: E402  (one copy-bandwidth probe for all checks)
+from gpu_check import fp64_flops_per_s, gpu_times_s, measured_bandwidth_bytes_s  # noqa: E402  (shared probes)
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,19 +34,6 @@ FP64_OPS_PER_PROPAGATION = 1_500  # issue 3's estimate; see module docstring
 BYTES_WRITTEN_PER_PROPAGATION = 6 * 8 + 1  # r, v float64 and a uint8 error code
 CPU_BASELINE_PROPAGATIONS = 1_500_000  # python-sgp4 work per case (~1 s on one core)
 
-_FMA_SOURCE = r"""
-extern "C" __global__ void fma_chains(double* out, long long iters) {
-    double a0 = threadIdx.x * 1e-9, a1 = a0 + 1.0, a2 = a0 + 2.0, a3 = a0 + 3.0;
-    double a4 = a0 + 4.0, a5 = a0 + 5.0, a6 = a0 + 6.0, a7 = a0 + 7.0;
-    const double b = 0.9999999, c = 1.0e-7;
-    for (long long k = 0; k < iters; ++k) {
-        a0 = fma(a0, b, c); a1 = fma(a1, b, c); a2 = fma(a2, b, c); a3 = fma(a3, b, c);
-        a4 = fma(a4, b, c); a5 = fma(a5, b, c); a6 = fma(a6, b, c); a7 = fma(a7, b, c);
-    }
-    out[(long long)blockIdx.x * blockDim.x + threadIdx.x] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-}
-"""
-
 
 def _bench_module():
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -54,37 +41,6 @@ def _bench_module():
     import bench_sgp4_cpu
 
     return bench_sgp4_cpu
-
-
-def _gpu_seconds(fn, repeat: int, deadline: float) -> list[float]:
-    import cupy
-
-    times = []
-    for _ in range(repeat):
-        if times and time.perf_counter() > deadline:
-            break
-        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cupy.cuda.get_elapsed_time(start, stop) / 1e3)
-    return times
-
-
-def fp64_flops() -> float:
-    """Measured fp64 FMA throughput (2 flops per FMA), best of 3."""
-    import cupy
-
-    kernel = cupy.RawKernel(_FMA_SOURCE, "fma_chains")
-    sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
-    blocks, threads, iters = sm * 16, 256, 1 << 14
-    out = cupy.empty(blocks * threads, dtype=cupy.float64)
-    run = lambda: kernel((blocks,), (threads,), (out, np.int64(iters)))  # noqa: E731
-    run()
-    best = min(_gpu_seconds(run, 3, float("inf")))
-    return 2.0 * 8 * iters * blocks * threads / best
-
 
 
 def run(budget_s: float) -> dict:
@@ -96,7 +52,7 @@ def run(budget_s: float) -> dict:
     from qsat.orbits.sgp4_gpu import pack_elements, propagate
     from sgp4.api import SatrecArray
 
-    flops = fp64_flops()
+    flops = fp64_flops_per_s()
     bandwidth = measured_bandwidth_bytes_s()
     ceiling = min(flops / FP64_OPS_PER_PROPAGATION, bandwidth / BYTES_WRITTEN_PER_PROPAGATION)
     result = {
@@ -133,7 +89,7 @@ def run(budget_s: float) -> dict:
         def go():
             out["res"] = propagate(d_sat, d_jd, d_fr)
 
-        seconds = _gpu_seconds(go, 5, deadline)
+        seconds = gpu_times_s(go, 5, deadline)
         error, r, v = out["res"]
         n = nsat * ntime
         case = {
