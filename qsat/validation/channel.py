@@ -118,19 +118,26 @@ _MICIUS_NOTE = ("payload: 850 nm, 300 mm transmitter, divergence ~10 urad taken 
                 "HV-5/7; orbit 500 km for range -> elevation")
 
 
-def _micius(range_m, direction_terms=None):
+def _downlink_budget(range_m, wavelength_m, rx_aperture_m, station_altitude_m):
+    """Link budget terms (dB) of a Micius downlink at one slant range: 300 mm transmitter with a
+    10 urad beam and 1 urad jitter, 100 urad field stop, 'clear' atmosphere (see the notes)."""
     from ..channel.budget import LinkParameters, link_budget
     from ..channel.config import LinkConfig
 
     cfg = LinkConfig.model_validate({
-        "wavelength": 850e-9,
+        "wavelength": wavelength_m,
         "transmitter": {"divergence": 10e-6, "aperture": 0.30, "pointing_jitter": 1e-6},
-        "receiver": {"aperture": 1.0, "field_of_view": 100e-6},
+        "receiver": {"aperture": rx_aperture_m, "field_of_view": 100e-6},
         "atmosphere": {"site": "clear"},
     })
-    params = LinkParameters.from_config(cfg, station_altitude_m=960.0)
-    el = _elevation_for_range(range_m, 960.0)
+    params = LinkParameters.from_config(cfg, station_altitude_m=station_altitude_m)
+    el = _elevation_for_range(range_m, station_altitude_m)
     return {k: float(v) for k, v in link_budget(np.array(el), np.array(range_m), params).items()}
+
+
+def _micius(range_m):
+    """Liao et al. 2017: 850 nm to Xinglong's 1 m telescope at 960 m."""
+    return _downlink_budget(range_m, 850e-9, 1.0, 960.0)
 
 
 @case(id="channel.micius_diffraction_1200km", topic="channel", quantity="Micius downlink diffraction loss at 1200 km",
@@ -196,18 +203,8 @@ _YIN_NOTE = ("810 nm, 300 mm transmitter with ~10 urad full 1/e^2 divergence and
 
 
 def _yin(range_m):
-    from ..channel.budget import LinkParameters, link_budget
-    from ..channel.config import LinkConfig
-
-    cfg = LinkConfig.model_validate({
-        "wavelength": 810e-9,
-        "transmitter": {"divergence": 10e-6, "aperture": 0.30, "pointing_jitter": 1e-6},
-        "receiver": {"aperture": 1.2, "field_of_view": 100e-6},
-        "atmosphere": {"site": "clear"},
-    })
-    params = LinkParameters.from_config(cfg, station_altitude_m=3153.0)
-    el = _elevation_for_range(range_m, 3153.0)
-    return float(link_budget(np.array(el), np.array(range_m), params)["loss_total_db"])
+    """Yin et al. 2017: total loss at 810 nm into Delingha's 1.2 m telescope at 3153 m."""
+    return _downlink_budget(range_m, 810e-9, 1.2, 3153.0)["loss_total_db"]
 
 
 for _rng, _db in ((530e3, 29.0), (1000e3, 36.0)):
