@@ -34,6 +34,11 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - t, out
 
 
+def best_of(fn, repeat: int = 3) -> float:
+    """Shortest wall time of ``repeat`` calls of ``fn()`` (seconds)."""
+    return min(timed(fn)[0] for _ in range(repeat))
+
+
 def write(name: str, result: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import timed, write  # noqa: E402
+from _common import best_of, timed, write  # noqa: E402
 
 from qsat.channel.budget import N_OUT, LinkParameters, channel_step, link_budget  # noqa: E402
 from qsat.channel.config import LinkConfig  # noqa: E402
@@ -89,10 +89,6 @@ def steps(n, seed=1):
     sun = rng.uniform(-1.0, 0.2, n)
     moon = rng.uniform(-1.0, 1.0, n)
     return el, d, sun, moon, np.ones(n, dtype=np.uint8)
-
-
-def best(fn, repeat=3):
-    return min(timed(fn)[0] for _ in range(repeat))
 
 
 def compare(rev, el, d, sun, moon, valid, out, args) -> dict:
@@ -179,13 +175,13 @@ def main(argv=None) -> int:
         for i in range(m):
             link_budget(el[i], d[i], p, sun_altitude_rad=sun[i], moon_altitude_rad=moon[i])
 
-    t_loop = best(loop, repeat=1)
+    t_loop = best_of(loop, repeat=1)
 
     fade = fade_inputs(channel_step(*(a[:args.sampler_steps] for a in (el, d, sun, moon, valid)), p))
     n_samp = args.sampler_steps * args.samples
     sample_transmittance_host(fade[:2], 10, 1)  # build
-    t_s_twin = best(lambda: sample_transmittance(fade, args.samples, 7, model="auto"), repeat=2)
-    t_s_host = best(lambda: sample_transmittance_host(fade, args.samples, 7, model="auto"), repeat=2)
+    t_s_twin = best_of(lambda: sample_transmittance(fade, args.samples, 7, model="auto"), repeat=2)
+    t_s_host = best_of(lambda: sample_transmittance_host(fade, args.samples, 7, model="auto"), repeat=2)
 
     per_step = {"reference_loop_s": t_loop / m, "numpy_s": t_numpy / args.steps, "host_kernel_s": t_host / args.steps}
     result = {

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import best_of  # noqa: E402
 TWOPI = 2.0 * np.pi
 EPOCH_1949 = 27000.5  # days since 1949 Dec 31 00:00 UT (2023 Dec 3 12:00)
 
@@ -61,15 +63,6 @@ def times(ntime: int, step_s: float):
     jd = np.full(ntime, 2433281.5 + EPOCH_1949)
     fr = np.arange(ntime) * (step_s / 86400.0)
     return jd, fr
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main(argv=None) -> int:
