@@ -114,6 +114,10 @@ def compile_ptx(name: str, arch: str, out_dir: Path) -> Path:
     return out
 
 
+#: Serialises host builds between the threads of one process (Dask's threaded workers).
+_BUILD_LOCK = threading.Lock()
+
+
 def _cache_dir() -> Path:
     root = os.environ.get("QSAT_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"qsat-{os.getuid()}")
     path = Path(root) / "host-kernels"
@@ -172,9 +176,6 @@ def host_library(name: str) -> ctypes.CDLL:
             finally:
                 tmp.unlink(missing_ok=True)
     return ctypes.CDLL(str(lib))
-
-
-_BUILD_LOCK = threading.Lock()
 
 
 def host_call(name: str, function: str, *args) -> None:
