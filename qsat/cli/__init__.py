@@ -40,6 +40,13 @@ def add_backend_option(parser: argparse.ArgumentParser) -> None:
                         help="array backend (default: $QSAT_BACKEND, else auto)")
 
 
+def require_sections(scenario, command: str, *sections: str) -> None:
+    """Fail with the first missing scenario section a command needs, naming it and the command."""
+    for section in sections:
+        if getattr(scenario, section, None) is None:
+            raise QsatInputError(section, "missing", f"a [{section}] section in the scenario for qsat {command}")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     prefix = "qsat: warning: " if issubclass(category, QsatWarning) else f"{category.__name__}: "
     print(prefix + str(message), file=sys.stderr)

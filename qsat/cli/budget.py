@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option
-from ..errors import QsatInputError
+from . import add_backend_option, require_sections
 
 
 def register(sub) -> None:
@@ -31,8 +30,7 @@ def main(args) -> int:
     from ..pipeline import execute
 
     scenario = scenario_mod.load(args.scenario)
-    if scenario.network is None:
-        raise QsatInputError("network", "missing", "a [network] section in the scenario for qsat budget")
+    require_sections(scenario, "budget", "network")
     names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
     check_references(scenario.network, names)  # fail before the pass search, not after
     run = execute(scenario, backend=args.backend, until="budget")

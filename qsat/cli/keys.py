@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import add_backend_option
+from . import add_backend_option, require_sections
 from ..errors import QsatInputError
 
 
@@ -101,8 +101,7 @@ def _scenario(args) -> int:
     from ..pipeline import execute
 
     scenario = scenario_mod.load(args.scenario)
-    if getattr(scenario, "protocol", None) is None:
-        raise QsatInputError("protocol", "missing", "a [protocol] section in the scenario for qsat keys")
+    require_sections(scenario, "keys", "protocol")
     run = execute(scenario, backend=args.backend, until="keys")
     table = run.products.get("passes")
     if table is None or "keys" not in run.products:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option
+from . import add_backend_option, require_sections
 
 
 def register(sub) -> None:
@@ -21,13 +21,11 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
-    from ..errors import QsatInputError
     from ..outputs import write_dataset
     from ..pipeline import execute
 
     scenario = scenario_mod.load(args.scenario)
-    if scenario.link is None:
-        raise QsatInputError("link", "missing", "a [link] section in the scenario (see docs/channel.md)")
+    require_sections(scenario, "link", "link")
     run = execute(scenario, backend=args.backend, until="link")
     ds = run.products["link"]
     write_dataset(ds, args.out, run.provenance())

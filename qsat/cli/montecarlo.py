@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import add_backend_option
+from . import add_backend_option, require_sections
 from ..errors import QsatInputError
 
 
@@ -82,9 +82,7 @@ def _run(args, scenario, client) -> int:
     from ..montecarlo.run import dashboard_link, run_montecarlo
     from ..pipeline import execute
 
-    for section in ("link", "protocol"):
-        if getattr(scenario, section, None) is None:
-            raise QsatInputError(section, "missing", f"a [{section}] section in the scenario for qsat montecarlo")
+    require_sections(scenario, "montecarlo", "link", "protocol")
     mc = getattr(scenario, "montecarlo", None) or MonteCarloConfig()
     trials = args.trials if args.trials is not None else mc.trials
     seed = args.seed if args.seed is not None else scenario.seed
