@@ -5,25 +5,40 @@ Usage (on the device machine, from the repository root)::
     python benchmarks/gpu_check.py --out $OUT/gpu_check.json [--budget-s 420]
 
 Runs ``pytest -m gpu`` (the real-kernel agreement tests), then each module in
-``benchmarks/gpu_checks/`` (each exposes ``run(budget_s) -> dict``), and writes one
-JSON file with the card's name (from the driver), the date, and every figure.
-Commit that file under ``benchmarks/results/`` as ``gpu_check_<card>_<date>.json``.
-Without a GPU it writes a file saying so and exits 1.
+``benchmarks/gpu_checks/`` (each exposes ``run(budget_s) -> dict``; a ``run(budget_s, out)``
+fills ``out`` as it goes, so what it measured before an error is kept), then, where ``ncu``
+(Nsight Compute) is installed and budget is left, profiles one small launch of the Monte Carlo
+and of the channel kernel. It writes one JSON file with the card's name (from the driver), the
+date, and every figure, after every step. Commit that file under ``benchmarks/results/`` as
+``gpu_check_<card>_<date>.json``. Without a GPU it writes a file saying so and exits 1.
+
+The Monte Carlo and channel checks also record the launched kernels' registers, local memory and
+occupancy (:func:`kernel_attributes`) and time them at other block sizes and register caps
+(:func:`launch_sweep`), for the diagnosis of a kernel below its roofline.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import json
+import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from glob import glob
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # kernel_resources (occupancy rule)
 
 
 def card_info() -> dict:
@@ -35,6 +50,9 @@ def card_info() -> dict:
         "compute_capability": f"{props['major']}.{props['minor']}",
         "multiprocessors": props["multiProcessorCount"],
         "memory_bytes": props["totalGlobalMem"],
+        "registers_per_multiprocessor": props.get("regsPerMultiprocessor"),
+        "max_threads_per_multiprocessor": props.get("maxThreadsPerMultiProcessor"),
+        "shared_memory_per_multiprocessor": props.get("sharedMemPerMultiprocessor"),
         "driver_version": cupy.cuda.runtime.driverGetVersion(),
         "runtime_version": cupy.cuda.runtime.runtimeGetVersion(),
         "cupy_version": cupy.__version__,
@@ -105,6 +123,314 @@ def fp64_flops_per_s() -> float:
     return 2.0 * 8 * iters * blocks * threads / best
 
 
+# --- kernel diagnosis: attributes, occupancy, launch sweep -------------------------------------
+
+#: Block size of qsat.kernels.launch, and its grid cap (blocks per SM).
+THREADS_PER_BLOCK = 256
+GRID_BLOCKS_PER_SM = 32
+#: The sweep: each build at each block size; the first pair (default build, 256) is what
+#: qsat.kernels.launch runs and the reference the others' outputs are compared with. Register caps
+#: of 64, 80 and 96 give 4, 3 and 2 blocks of 256 threads per SM (50, 37.5, 25 % occupancy; 96 at
+#: 128 threads: 5 blocks, 31 %); benchmarks/kernel_resources.py shows the spills each costs.
+SWEEP_BUILDS = {"default": (), "maxrregcount_64": ("--maxrregcount=64",), "maxrregcount_80": ("--maxrregcount=80",),
+                "maxrregcount_96": ("--maxrregcount=96",)}
+SWEEP_BLOCK_SIZES = (256, 128, 512)
+#: Budget a sweep needs to start (three NVRTC builds and 12 x 5 launches of ~0.03 s).
+SWEEP_MIN_S = 12.0
+
+
+def nvrtc_options(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The NVRTC options of ``qsat.kernels._module_for_device``, then ``extra``."""
+    from qsat._paths import kernels_dir
+    from qsat.kernels import nvrtc_extra_options
+
+    return ("-I" + str(kernels_dir()), "--std=c++17", *nvrtc_extra_options(), *extra)
+
+
+_VARIANT_MODULES: dict = {}
+
+
+def variant_module(name: str, extra: tuple[str, ...] = ()):
+    """Kernel ``name`` built with ``extra`` NVRTC options: ``qsat.kernels.module(name)`` itself when
+    there are none, else a separate ``cupy.RawModule`` (memoised per device)."""
+    import cupy
+
+    from qsat import kernels
+
+    if not extra:
+        return kernels.module(name)
+    key = (name, tuple(extra), cupy.cuda.Device().id)
+    if key not in _VARIANT_MODULES:
+        _VARIANT_MODULES[key] = cupy.RawModule(code=kernels.source(name), options=nvrtc_options(tuple(extra)))
+    return _VARIANT_MODULES[key]
+
+
+def grid_blocks(n: int, threads: int, multiprocessors: int) -> int:
+    """Grid of an element-wise launch, as qsat.kernels.launch sizes it (grid-stride loop, capped)."""
+    return int(min((n + threads - 1) // threads, multiprocessors * GRID_BLOCKS_PER_SM))
+
+
+@contextmanager
+def launch_variant(threads: int = THREADS_PER_BLOCK, extra: tuple[str, ...] = ()):
+    """Inside the block, qsat's kernel launches run the build of :func:`variant_module` ``(name, extra)``
+    with ``threads`` per block. qsat.kernels.launch is replaced in every qsat module that holds it
+    (``from ..kernels import launch``) and put back on exit. Yields ``{(name, function): kernel}``
+    of the kernels launched inside the block."""
+    import cupy
+
+    from qsat import kernels
+
+    original = kernels.launch
+    used: dict = {}
+
+    def launch(name: str, function: str, n: int, args: tuple) -> None:
+        kernel = variant_module(name, extra).get_function(function)
+        used[(name, function)] = kernel
+        if n == 0:
+            return
+        sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
+        kernel((grid_blocks(n, threads, sm),), (threads,), args)
+
+    holders = [m for m in list(sys.modules.values())
+               if getattr(m, "__name__", "").startswith("qsat") and getattr(m, "launch", None) is original]
+    for m in holders:
+        m.launch = launch
+    try:
+        yield used
+    finally:
+        for m in holders:
+            m.launch = original
+
+
+def kernel_attributes(kernel, threads: int = THREADS_PER_BLOCK) -> dict:
+    """Registers, local memory (stack and spills) and occupancy at ``threads`` per block of a compiled
+    ``cupy.RawKernel``: the driver's figures, each error recorded instead of raised, and the
+    occupancy the CUDA calculator's rules give for its register count (kernel_resources.occupancy)."""
+    import cupy
+
+    out: dict = {"threads_per_block": threads}
+    for attr in ("num_regs", "local_size_bytes", "max_threads_per_block", "shared_size_bytes", "const_size_bytes",
+                 "binary_version", "ptx_version"):
+        try:
+            out[attr] = int(getattr(kernel, attr))
+        except Exception as exc:
+            out[f"{attr}_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    try:
+        device = cupy.cuda.Device()
+        blocks = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(kernel.kernel.ptr, threads, 0)
+        out["driver_blocks_per_sm"] = int(blocks)
+        out["driver_occupancy"] = int(blocks) * threads / device.attributes["MaxThreadsPerMultiProcessor"]
+    except Exception as exc:
+        out["driver_occupancy_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    try:
+        from kernel_resources import ARCH_LIMITS, occupancy
+
+        arch = f"sm_{cupy.cuda.Device().compute_capability}"
+        if "num_regs" in out and arch in ARCH_LIMITS:
+            occ = occupancy(out["num_regs"], threads, arch, out.get("shared_size_bytes", 0))
+            out["computed_blocks_per_sm"] = occ["blocks_per_sm"]
+            out["computed_occupancy"] = occ["occupancy"]
+            out["computed_limited_by"] = occ["limited_by"]
+    except Exception as exc:
+        out["computed_occupancy_error"] = f"{type(exc).__name__}: {exc}"[:500]
+    return out
+
+
+def compare_outputs(got, reference) -> dict:
+    """Bit-for-bit equality of two device arrays, and how far apart they are where they differ."""
+    import cupy
+
+    got, reference = cupy.ascontiguousarray(got), cupy.ascontiguousarray(reference)
+    if got.shape != reference.shape or got.dtype != reference.dtype:
+        return {"identical_to_reference": False, "mismatch": f"{got.shape} {got.dtype} vs {reference.shape} "
+                                                                f"{reference.dtype}"}
+    same = bool(cupy.array_equal(got.view(cupy.uint8), reference.view(cupy.uint8)))
+    out: dict = {"identical_to_reference": same}
+    if not same:
+        both_nan = cupy.isnan(got) & cupy.isnan(reference)
+        differ = (got != reference) & ~both_nan
+        out["elements_differing"] = int(cupy.count_nonzero(differ))
+        out["max_abs_diff"] = float(cupy.max(cupy.where(differ, cupy.abs(got - reference), 0.0)))
+    return out
+
+
+def launch_sweep(call, work: float, kernel: tuple[str, str], deadline: float, out: dict | None = None,
+                 builds: dict = SWEEP_BUILDS, block_sizes=SWEEP_BLOCK_SIZES) -> dict:
+    """Time ``call()`` (a qsat function that launches ``kernel`` = (file, function) and returns its
+    output) for every build in ``builds`` at every block size; ``work`` units per call.
+
+    Fills ``out`` (returned) with ``"<build>/<threads>"`` -> ``seconds`` (best of 3), ``per_s``,
+    :func:`kernel_attributes` of the build launched, and :func:`compare_outputs` against the first
+    variant's output (``reference: true``). Past ``deadline`` (a ``time.perf_counter()`` value) the
+    remaining variants are recorded as skipped; an error in one variant is recorded and the sweep goes on.
+    """
+    import cupy
+
+    out = {} if out is None else out
+    reference = None
+    for build, extra in builds.items():
+        for threads in block_sizes:
+            key = f"{build}/{threads}"
+            if time.perf_counter() > deadline:
+                out[key] = {"skipped": "time budget reached"}
+                continue
+            try:
+                with launch_variant(threads, tuple(extra)) as used:
+                    seconds = gpu_best_s(call)
+                    got = call()
+                    cupy.cuda.Device().synchronize()
+                entry: dict = {"seconds": seconds, "per_s": work / seconds, "options": list(extra)}
+                if kernel not in used:
+                    raise RuntimeError(f"{kernel[1]} was not launched (launched: {sorted(used)})")
+                entry.update(kernel_attributes(used[kernel], threads))
+                if reference is None:
+                    reference = cupy.ascontiguousarray(got)
+                    entry["reference"] = True
+                else:
+                    entry.update(compare_outputs(got, reference))
+                del got
+            except Exception as exc:
+                entry = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+            out[key] = entry
+    return out
+
+
+def launched_kernel_attributes(kernel: tuple[str, str]) -> dict:
+    """:func:`kernel_attributes` of ``kernel`` = (file, function) as qsat.kernels.launch runs it."""
+    from qsat import kernels
+
+    return kernel_attributes(kernels.module(kernel[0]).get_function(kernel[1]), THREADS_PER_BLOCK)
+
+
+def sweep_if_budget(out: dict, call, work: float, unit: str, kernel: tuple[str, str], t_start: float,
+                    budget_s: float, prefix: str = "") -> None:
+    """When at least :data:`SWEEP_MIN_S` of a check's budget (started at ``t_start``) is left, its
+    :func:`launch_sweep` into ``out[prefix + "launch_sweep"]`` (filled as it goes; ``per_s`` in
+    ``unit``/s), else the reason in ``out[prefix + "launch_sweep_skipped"]``."""
+    left = budget_s - (time.perf_counter() - t_start)
+    if left < SWEEP_MIN_S:
+        out[prefix + "launch_sweep_skipped"] = f"{left:.1f} s of the budget left, the sweep needs {SWEEP_MIN_S:.0f} s"
+        return
+    out[prefix + "launch_sweep_unit"] = f"{unit}/s"
+    out[prefix + "launch_sweep"] = {}
+    launch_sweep(call, work, kernel, t_start + budget_s, out[prefix + "launch_sweep"])
+
+
+def diagnosis_lines(name: str, figures: dict) -> list[str]:
+    """One line per kernel attribute set and per sweep variant of a check's figures (for the log)."""
+    def fmt(a: dict) -> str:
+        return (f"regs={a.get('num_regs')} local={a.get('local_size_bytes')}B "
+                f"occupancy driver={a.get('driver_occupancy')} computed={a.get('computed_occupancy')}")
+
+    lines = []
+    for key, value in figures.items():
+        if key.endswith("kernel_attributes") and isinstance(value, dict):
+            lines.append(f"{name} {key}: {fmt(value)}")
+        elif key.endswith("launch_sweep") and isinstance(value, dict):
+            unit = figures.get(key + "_unit", "/s")
+            for variant, e in value.items():
+                if "per_s" in e:
+                    same = "reference" if e.get("reference") else f"identical={e.get('identical_to_reference')}"
+                    lines.append(f"{name} {variant}: {e['per_s']:.4g} {unit} {fmt(e)} {same}")
+                else:
+                    lines.append(f"{name} {variant}: {e}")
+        elif key.endswith("launch_sweep_skipped"):
+            lines.append(f"{name} {key}: {value}")
+    return lines
+
+
+# --- Nsight Compute ------------------------------------------------------------------------------
+
+NCU_SECTIONS = ("SpeedOfLight", "Occupancy", "ComputeWorkloadAnalysis")
+NCU_TIMEOUT_S = 60.0
+#: Budget left (of --budget-s) for an ncu run to start.
+NCU_MIN_BUDGET_S = 20.0
+NCU_TEXT_CHARS = 20_000
+#: (gpu_checks module run with --profile-launch, kernel function profiled), in order.
+NCU_TARGETS = (("montecarlo", "montecarlo_trials"), ("channel", "channel_step"))
+
+
+def find_ncu() -> str | None:
+    """Path of Nsight Compute's ``ncu``: on PATH, else in the CUDA toolkit or an Nsight Compute install."""
+    found = shutil.which("ncu")
+    if found:
+        return found
+    for pattern in ("/usr/local/cuda/bin/ncu", "/usr/local/cuda-*/bin/ncu", "/opt/nvidia/nsight-compute/*/ncu"):
+        hits = sorted(glob(pattern))
+        if hits:
+            return hits[-1]
+    return None
+
+
+def _clip(text: str, limit: int = NCU_TEXT_CHARS) -> str:
+    """``text`` within ``limit`` characters: its start (the command's own messages) and its end (the report)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 10
+    return text[:head] + f"\n[... {len(text) - limit} characters left out ...]\n" + text[-(limit - head):]
+
+
+_NCU_ROW = re.compile(r"^\s+(\S.*?)\s{2,}(?:(\S+)\s+)?([-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?)\s*$")
+
+
+def parse_ncu_metrics(text: str) -> dict:
+    """``{metric name: {"unit": ..., "value": float}}`` from the section tables of ncu's text report
+    (rows ``Name   Unit   Value``; the last value wins where a name repeats)."""
+    metrics: dict = {}
+    for line in text.splitlines():
+        m = _NCU_ROW.match(line)
+        if m is None:
+            continue
+        name, unit, value = m.group(1), m.group(2) or "", m.group(3).replace(",", "")
+        try:
+            metrics[name] = {"unit": unit, "value": float(value)}
+        except ValueError:
+            continue
+    return metrics
+
+
+def ncu_profile(ncu: str, module: str, kernel: str, timeout_s: float = NCU_TIMEOUT_S) -> dict:
+    """Profile the first launch of ``kernel`` in ``benchmarks/gpu_checks/<module>.py --profile-launch``
+    with ``ncu`` (sections :data:`NCU_SECTIONS`), killed after ``timeout_s``; the text report
+    (clipped to :data:`NCU_TEXT_CHARS`) and the metrics :func:`parse_ncu_metrics` reads from it."""
+    cmd = [ncu, *(a for section in NCU_SECTIONS for a in ("--section", section)), "--launch-count", "1",
+           "--kernel-name", kernel, sys.executable, str(ROOT / "benchmarks" / "gpu_checks" / f"{module}.py"),
+           "--profile-launch"]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            start_new_session=True)
+    timed_out = False
+    try:
+        text, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(proc.pid, signal.SIGKILL)  # ncu and the profiled process
+        text, _ = proc.communicate()
+    return {"command": " ".join(cmd[1:]), "returncode": proc.returncode, "timed_out": timed_out,
+            "seconds": time.perf_counter() - t, "text": _clip(text or ""), "metrics": parse_ncu_metrics(text or "")}
+
+
+def ncu_step(out: dict, budget_left, ncu: str | None = None, write=lambda: None) -> dict:
+    """Into ``out`` (returned): profiles of :data:`NCU_TARGETS` while ``budget_left()`` (seconds)
+    allows, or why there are none. Calls ``write()`` after each profile."""
+    ncu = ncu or find_ncu()
+    if ncu is None:
+        out.update(available=False, reason="ncu not on PATH (nor in /usr/local/cuda or /opt/nvidia)")
+        return out
+    out.update(available=True, path=ncu, profiles={})
+    for module, kernel in NCU_TARGETS:
+        left = budget_left()
+        if left < NCU_MIN_BUDGET_S:
+            out["profiles"][kernel] = {"skipped": f"{left:.1f} s of the budget left, needs {NCU_MIN_BUDGET_S:.0f} s"}
+            continue
+        try:
+            out["profiles"][kernel] = ncu_profile(ncu, module, kernel)
+        except Exception as exc:
+            out["profiles"][kernel] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+        write()
+    return out
+
+
 def _write(path: Path, result: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -145,6 +471,7 @@ def main(argv=None) -> int:
 
     modules = sorted((ROOT / "benchmarks" / "gpu_checks").glob("*.py"))
     per_module = args.budget_s / max(len(modules), 1)
+    t_modules = time.perf_counter()
     result["benchmarks"] = {}
     for path in modules:
         if path.name.startswith("_"):
@@ -152,16 +479,30 @@ def main(argv=None) -> int:
         spec = importlib.util.spec_from_file_location(f"gpu_checks.{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
         t = time.perf_counter()
+        figures: dict = {}
         try:
             spec.loader.exec_module(mod)
-            figures = mod.run(per_module)
+            if "out" in inspect.signature(mod.run).parameters:
+                mod.run(per_module, out=figures)  # fills figures as it goes: kept if it fails later
+            else:
+                figures = mod.run(per_module)
         except Exception:
-            figures = {"error": traceback.format_exc()[-3000:]}
+            figures["error"] = traceback.format_exc()[-3000:]
         figures["seconds"] = time.perf_counter() - t
         result["benchmarks"][path.stem] = figures
         print(path.stem, json.dumps(figures, default=float)[:400], flush=True)
+        for line in diagnosis_lines(path.stem, figures):
+            print(line, flush=True)
         _write(args.out, result)  # after every module: a run cut short keeps what it measured
 
+    result["ncu"] = {}
+    ncu_step(result["ncu"], lambda: args.budget_s - (time.perf_counter() - t_modules),
+             write=lambda: _write(args.out, result))
+    print("ncu:", json.dumps({k: v for k, v in result["ncu"].items() if k != "profiles"}), flush=True)
+    for kernel, profile in result["ncu"].get("profiles", {}).items():
+        metrics = {k: v["value"] for k, v in profile.get("metrics", {}).items()}
+        print(f"ncu {kernel}:", json.dumps({k: v for k, v in profile.items() if k not in ("text", "metrics")}),
+              json.dumps(metrics)[:3000], flush=True)
     _write(args.out, result)
     print(f"wrote {args.out}")
     return 0 if tests.returncode in (0, 5) else 1

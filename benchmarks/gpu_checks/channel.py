@@ -13,7 +13,16 @@ Figures (``run(budget_s) -> dict``):
   (log-normal: 2 Philox blocks/sample; gamma-gamma: >= 4), ``sampler_fraction_of_roofline``
   against writing 8 B/sample at the copy bandwidth (target: >= 2e10 samples/s on an H100);
 * ``sampler_agreement`` — fraction of GPU samples equal to the twin's to 1e-10 (same Philox
-  counters; a gamma rejection may flip where libdevice and glibc differ by an ulp).
+  counters; a gamma rejection may flip where libdevice and glibc differ by an ulp);
+* ``step_kernel_attributes`` — ``channel_step`` as launched (256 threads/block): registers, local
+  memory, driver and calculator occupancy (see gpu_check.kernel_attributes);
+* ``step_kernel_launch_sweep`` — when the budget allows, steps/s over the same 2^24 steps for the
+  default build and NVRTC ``--maxrregcount=64`` / ``80`` / ``96`` builds at 128, 256 and 512 threads/block,
+  with ``identical_to_reference`` (bit-for-bit against default/256). A memory-bound kernel gains
+  from more resident warps (more loads in flight): capped builds faster means occupancy limits it.
+
+``python benchmarks/gpu_checks/channel.py --profile-launch`` makes one launch over 2^22 steps,
+the one gpu_check.py profiles with ncu.
 """
 
 from __future__ import annotations
@@ -26,13 +35,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_check import gpu_best_s, measured_bandwidth_bytes_s  # noqa: E402  (shared probes)
+from gpu_check import (gpu_best_s, launched_kernel_attributes, measured_bandwidth_bytes_s,  # noqa: E402
+                       sweep_if_budget)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 STEP_BYTES = 4 * 8 + 1 + 22 * 8
 SAMPLE_BYTES = 8
+KERNEL = ("channel_step", "channel_step")
 
 
 def _params():
@@ -45,7 +56,37 @@ def _params():
     return LinkParameters.from_config(cfg, station_altitude_m=960.0)
 
 
-def run(budget_s: float) -> dict:
+def _steps(n: int):
+    """``n`` steps of a pass-like spread of elevations and ranges (device arrays)."""
+    import cupy as cp
+
+    rng = cp.random.default_rng(0)
+    el = rng.uniform(math.radians(5), math.pi / 2, n)
+    d = 500e3 / cp.sin(el) ** 0.8
+    sun = rng.uniform(-1.0, 0.3, n)
+    moon = rng.uniform(-1.0, 1.0, n)
+    return el, d, sun, moon, cp.ones(n, dtype=cp.uint8)
+
+
+def sweep(out: dict, steps: tuple, p, t_start: float, budget_s: float) -> None:
+    """The launch sweep of the step kernel over ``steps`` = (elevation, range, sun, moon, valid)."""
+    from qsat.channel.device import channel_step_gpu
+
+    sweep_if_budget(out, lambda: channel_step_gpu(*steps, p), steps[0].size, "steps", KERNEL, t_start, budget_s,
+                    prefix="step_kernel_")
+
+
+def profile_launch(n: int = 1 << 22) -> None:
+    """One launch of the step kernel (what ncu profiles)."""
+    import cupy as cp
+
+    from qsat.channel.device import channel_step_gpu
+
+    channel_step_gpu(*_steps(n), _params())
+    cp.cuda.Device().synchronize()
+
+
+def run(budget_s: float, out: dict | None = None) -> dict:
     import cupy as cp
 
     from qsat.channel.budget import channel_step
@@ -53,22 +94,18 @@ def run(budget_s: float) -> dict:
     from qsat.channel.sampling import fade_inputs, sample_transmittance
 
     t_start = time.perf_counter()
-    out: dict = {}
+    out = {} if out is None else out
     bw = measured_bandwidth_bytes_s()
     out["copy_bandwidth_bytes_s"] = bw
     p = _params()
 
     n = 1 << 24
-    rng = cp.random.default_rng(0)
-    el = rng.uniform(math.radians(5), math.pi / 2, n)
-    d = 500e3 / cp.sin(el) ** 0.8
-    sun = rng.uniform(-1.0, 0.3, n)
-    moon = rng.uniform(-1.0, 1.0, n)
-    valid = cp.ones(n, dtype=cp.uint8)
+    el, d, sun, moon, valid = _steps(n)
     t = gpu_best_s(lambda: channel_step_gpu(el, d, sun, moon, valid, p))
     out["step_kernel_steps_per_s"] = n / t
     out["step_bytes_per_step"] = STEP_BYTES
     out["step_kernel_fraction_of_roofline"] = n * STEP_BYTES / t / bw
+    out["step_kernel_attributes"] = launched_kernel_attributes(KERNEL)
 
     m = 1 << 17
     host = [cp.asnumpy(a[:m]) for a in (el, d, sun, moon, valid)]
@@ -101,10 +138,15 @@ def run(budget_s: float) -> dict:
     gpu = cp.asnumpy(sample_gpu(cp.asarray(fade_h), 2000, 12345, 0, "auto"))
     ok = np.isfinite(twin)
     out["sampler_agreement"] = float(np.mean(np.abs(gpu[ok] - twin[ok]) <= 1e-10 * np.abs(twin[ok])))
+
+    sweep(out, (el, d, sun, moon, valid), p, t_start, budget_s)
     return out
 
 
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run(120.0), indent=2))
+    if "--profile-launch" in sys.argv[1:]:
+        profile_launch()
+    else:
+        print(json.dumps(run(120.0), indent=2, default=float))

@@ -24,7 +24,19 @@ Figures (``run(budget_s) -> dict``):
   backend in-process (keys on the GPU, Dask, no checkpoint);
 * ``agreement_counts_identical`` — fraction of (trial, pass) elements whose 12 sampled counts
   equal the host build's (same Philox counters; FMA contraction and libdevice may move a
-  Poisson acceptance test by an ulp), ``agreement_sum_eta_max_rel_diff``.
+  Poisson acceptance test by an ulp), ``agreement_sum_eta_max_rel_diff``;
+* ``kernel_attributes`` — ``montecarlo_trials`` as launched (NVRTC build, 256 threads/block):
+  ``num_regs``, ``local_size_bytes`` (stack frame and spills), ``max_threads_per_block``, the
+  driver's occupancy (``driver_blocks_per_sm``, ``driver_occupancy``) and the calculator's
+  (``computed_*``, benchmarks/kernel_resources.py);
+* ``launch_sweep`` — when the budget allows, samples/s of the same problem for the default build
+  and NVRTC ``--maxrregcount=64`` / ``80`` / ``96`` builds at 128, 256 and 512 threads/block, each with its
+  attributes and ``identical_to_reference`` (bit-for-bit against default/256: the register cap
+  changes the register allocation, not the arithmetic). Which variant wins tells register
+  pressure (capped builds faster) from fp64 or integer throughput (all alike).
+
+``python benchmarks/gpu_checks/montecarlo.py --profile-launch`` makes one small launch (2^12
+trials x 64 passes x 400 steps), the one gpu_check.py profiles with ncu.
 """
 
 from __future__ import annotations
@@ -36,16 +48,40 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gpu_check import fp64_flops_per_s, gpu_best_s, measured_bandwidth_bytes_s  # noqa: E402  (shared probes)
+from gpu_check import (fp64_flops_per_s, gpu_best_s, launched_kernel_attributes,  # noqa: E402  (shared probes)
+                       measured_bandwidth_bytes_s, sweep_if_budget)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 FLOPS_PER_SAMPLE = 275.0
 DRAM_BYTES_PER_ELEMENT = 16 * 8  # one output row per (trial, pass)
+KERNEL = ("montecarlo", "montecarlo_trials")
 
 
-def run(budget_s: float) -> dict:
+def sweep(out: dict, st, ps, prm, trials: int, t_start: float, budget_s: float) -> None:
+    """The launch sweep of the fused kernel on device inputs ``st, ps, prm`` (``trials`` per call)."""
+    from qsat.montecarlo.kernel import sample_trials_kernel
+
+    samples = trials * st.shape[0] * st.shape[1]
+    sweep_if_budget(out, lambda: sample_trials_kernel(st, ps, prm, trials, 0, 0, 1), samples, "samples", KERNEL,
+                    t_start, budget_s)
+
+
+def profile_launch(trials: int = 1 << 12) -> None:
+    """One launch of the fused kernel on a small problem (what ncu profiles)."""
+    import cupy
+
+    from bench_montecarlo import synthetic_inputs
+    from qsat.montecarlo.kernel import sample_trials_kernel
+
+    inputs = synthetic_inputs(64, 400)
+    st, ps, prm = (cupy.asarray(a) for a in (inputs.steps, inputs.passes, inputs.params))
+    sample_trials_kernel(st, ps, prm, trials, 0, 0, 1)
+    cupy.cuda.Device().synchronize()
+
+
+def run(budget_s: float, out: dict | None = None) -> dict:
     import cupy
 
     from bench_montecarlo import synthetic_inputs
@@ -54,7 +90,8 @@ def run(budget_s: float) -> dict:
     from qsat.montecarlo.sampler import OUT_SUM_ETA, STEP_COLUMNS, STEP_CONSTANTS, sample_trials
 
     t_start = time.perf_counter()
-    out: dict = {"flops_per_sample_estimate": FLOPS_PER_SAMPLE}
+    out = {} if out is None else out
+    out["flops_per_sample_estimate"] = FLOPS_PER_SAMPLE
     n_pass, n_step, trials = 64, 400, 1 << 14
     inputs = synthetic_inputs(n_pass, n_step)
     st, ps, prm = (cupy.asarray(a) for a in (inputs.steps, inputs.passes, inputs.params))
@@ -62,6 +99,7 @@ def run(budget_s: float) -> dict:
     t = gpu_best_s(lambda: sample_trials_kernel(st, ps, prm, trials, 0, 0, 1))
     out["fused_samples_per_s"] = samples / t
     out["fused_seconds"] = t
+    out["kernel_attributes"] = launched_kernel_attributes(KERNEL)
     out["fp64_flops_per_s"] = fp64_flops_per_s()
     out["fraction_of_fp64_roofline"] = out["fused_samples_per_s"] * FLOPS_PER_SAMPLE / out["fp64_flops_per_s"]
     out["copy_bandwidth_bytes_s"] = measured_bandwidth_bytes_s()
@@ -102,10 +140,15 @@ def run(budget_s: float) -> dict:
             out["end_to_end_samples_per_s"] = e2e_trials * n_pass * n_step / (time.perf_counter() - t0)
         except Exception as exc:  # recorded, the kernel figures above still stand
             out["end_to_end_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+
+    sweep(out, st, ps, prm, trials, t_start, budget_s)
     return out
 
 
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run(300.0), indent=2))
+    if "--profile-launch" in sys.argv[1:]:
+        profile_launch()
+    else:
+        print(json.dumps(run(300.0), indent=2, default=float))
