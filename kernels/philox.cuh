@@ -48,6 +48,8 @@ QSAT_HD void qsat_normal2(qsat_u4 r, double* z0, double* z1) {
     double u2 = qsat_u01(r.z, r.w);
     double radius = sqrt(-2.0 * log(u1));
     double angle = 2.0 * QSAT_PI * u2;
-    *z0 = radius * cos(angle);
-    *z1 = radius * sin(angle);
+    double sa, ca;
+    qsat_sincos(angle, &sa, &ca);
+    *z0 = radius * ca;
+    *z1 = radius * sa;
 }

@@ -36,3 +36,14 @@ typedef long long int64_t;
 #endif
 
 #define QSAT_PI 3.14159265358979323846
+
+// sin and cos of one argument: one range reduction on the GPU (sincos gives the results of sin()
+// and cos() themselves), the two calls on the host.
+QSAT_HD void qsat_sincos(double x, double* s, double* c) {
+#if defined(__CUDA_ARCH__)
+    sincos(x, s, c);
+#else
+    *s = sin(x);
+    *c = cos(x);
+#endif
+}

@@ -36,15 +36,6 @@ QSAT_HD double qsat_sgp4_nan() {
 #endif
 }
 
-QSAT_HD void qsat_sgp4_sincos(double x, double* s, double* c) {
-#if defined(__CUDA_ARCH__)
-    sincos(x, s, c);  // one range reduction; same results as sin() and cos()
-#else
-    *s = sin(x);
-    *c = cos(x);
-#endif
-}
-
 // Deep-space secular effects and resonances at time t (minutes since epoch):
 // STR3 deep-space subroutine, entry DPSEC; V2006 dspace (epoch-restarting Euler-Maclaurin integrator with
 // fixed 720 min steps, valid for negative t). Updates em, argpm, inclm, mm, nodem, nm.
@@ -176,7 +167,7 @@ QSAT_HD void qsat_sgp4_dpper(const double* e, double t, double* ep, double* incl
     *inclp = *inclp + pinc;
     *ep = *ep + pe;
     double sinip, cosip;
-    qsat_sgp4_sincos(*inclp, &sinip, &cosip);
+    qsat_sincos(*inclp, &sinip, &cosip);
 
     if (*inclp >= 0.2) {
         // Apply directly.
@@ -188,7 +179,7 @@ QSAT_HD void qsat_sgp4_dpper(const double* e, double t, double* ep, double* incl
     } else {
         // Lyddane modification for small inclinations (STR3 DPPER; V2006 "Lyddane choice").
         double sinop, cosop;
-        qsat_sgp4_sincos(*nodep, &sinop, &cosop);
+        qsat_sincos(*nodep, &sinop, &cosop);
         double alfdp = sinip * sinop;
         double betdp = sinip * cosop;
         const double dalf = ph * cosop + pinc * cosip * sinop;
@@ -280,7 +271,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     mm = fmod(xlm - argpm - nodem, QSAT_TWOPI);
 
     double sinim, cosim;
-    qsat_sgp4_sincos(inclm, &sinim, &cosim);
+    qsat_sincos(inclm, &sinim, &cosim);
 
     // Lunar-solar periodics (SDP4 only).
     double ep = em, xincp = inclm, argpp = argpm, nodep = nodem, mp = mm;
@@ -296,7 +287,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
         }
         if (ep < 0.0 || ep > 1.0) return QSAT_SGP4_ERR_PECC;
         // Long-period coefficients from the perturbed inclination.
-        qsat_sgp4_sincos(xincp, &sinip, &cosip);
+        qsat_sincos(xincp, &sinip, &cosip);
         aycof = -0.5 * j3oj2 * sinip;
         if (fabs(cosip + 1.0) > 1.5e-12)
             xlcof = -0.25 * j3oj2 * sinip * (3.0 + 5.0 * cosip) / (1.0 + cosip);
@@ -316,7 +307,7 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
     double eo1 = u, tem5 = 9999.9, sineo1 = 0.0, coseo1 = 0.0;
     int ktr = 1;
     while (fabs(tem5) >= 1.0e-12 && ktr <= 10) {
-        qsat_sgp4_sincos(eo1, &sineo1, &coseo1);
+        qsat_sincos(eo1, &sineo1, &coseo1);
         tem5 = 1.0 - coseo1 * axnl - sineo1 * aynl;
         tem5 = (u - aynl * coseo1 + axnl * sineo1 - eo1) / tem5;
         if (fabs(tem5) >= 0.95) tem5 = tem5 > 0.0 ? 0.95 : -0.95;
@@ -360,9 +351,9 @@ QSAT_HD int qsat_sgp4(const double* e, double tsince, double* r, double* v) {
 
     // Orientation vectors (STR3 SGP4 Model: U and V).
     double sinsu, cossu, snod, cnod, sini, cosi;
-    qsat_sgp4_sincos(su, &sinsu, &cossu);
-    qsat_sgp4_sincos(xnode, &snod, &cnod);
-    qsat_sgp4_sincos(xinc, &sini, &cosi);
+    qsat_sincos(su, &sinsu, &cossu);
+    qsat_sincos(xnode, &snod, &cnod);
+    qsat_sincos(xinc, &sini, &cosi);
     const double xmx = -snod * cosi;
     const double xmy = cnod * cosi;
     const double ux = xmx * sinsu + cnod * cossu;
