@@ -8,11 +8,18 @@
 // per (trial, row), keyed by (seed, trial, window, station) (qsat.network.weather.clear_flags).
 // Formulas and references: docs/montecarlo.md and sampler.py.
 #pragma once
+#include "ellipticbeam.cuh"
 #include "poisson.cuh"
 
 // Per-step constants the kernel reads (sampler.STEP_CONSTANTS), computed once per chunk from the
 // step inputs (sampler.STEP_COLUMNS) by sampler.step_constants: everything of a step that does not
 // depend on the trial, so the per-sample work is the draws, the AR(1) update, one exp and the clicks.
+// With QMC_F_ELLIPTIC (uplinks, [link] fading = "elliptic_beam") slots 1-7 and 12-13 hold the
+// elliptic-beam constants instead (lengths in units of the receive aperture radius a):
+//   X0 bias / a; AX, AY the step-mean centroid rms / a; KX = 2 (1 - v_p)(sx^2 + sy^2) / a^2 and
+//   KY = 2 (1 - v_p)(sx^2 - sy^2) / a^2 (the residual jitter, added to the spot covariance);
+//   ST = sqrt(v_t theta_var), HS = ln(W_ST^2 / a^2) - v_t theta_var / 2 (law of ln(W_i^2 / a^2));
+//   RHO, RC: correlation of Theta_1 and Theta_2 and sqrt(1 - RHO^2).
 #define QMC_C_ETA 0       // static transmittance to the click, over the residual-jitter spread (pointing
                           // sampled), or times the mean pointing factor (not sampled)
 #define QMC_C_X0 1        // pointing bias along x at the receiver (m)
@@ -26,11 +33,16 @@
 #define QMC_C_WEIGHT 9    // decoy: pulses sent in the step; bbm92: step duration (s); 0 = step not used
 #define QMC_C_WA 10       // decoy: weight (1 + p_ap)(1 - 2 p_dc): clicks per unit signal probability
 #define QMC_C_WB 11       // decoy: weight (e_int + p_ap (1 - 2 p_dc) / 2): errors per unit signal probability
-#define QMC_C_WR0 12      // decoy: weight 2 (1 + p_ap) p_dc: clicks without signal
-#define QMC_C_WE0 13      // decoy: weight (1 + p_ap) p_dc: errors without signal
+#define QMC_C_RHO 12      // elliptic beam only (above); 0 otherwise
+#define QMC_C_RC 13
 #define QMC_N_CONSTS 14
 // The step inputs of sampler.STEP_COLUMNS (before step_constants), for the layout test.
-#define QMC_N_STEP_COLS 9
+#define QMC_N_STEP_COLS 10
+// Per-row sums of the clicks without signal over the row's steps (sampler.row_sums; decoy only):
+// trial-independent, so summed once per chunk rather than once per trial.
+#define QMC_S_R0 0        // sum of pulses 2 (1 + p_ap) p_dc: clicks without signal
+#define QMC_S_E0 1        // sum of pulses (1 + p_ap) p_dc: errors without signal
+#define QMC_N_SUMS 2
 
 // Per-row input columns. A row is a pass (modes 0, 1) or a pair of passes seen at once (mode 2).
 #define QMC_P_CLEAR 0     // clear-sky probability of pass A
@@ -40,7 +52,9 @@
 #define QMC_PASS_B 4      // mode 2: pass B (the other station's pass), its offset, its clear-sky probability
 #define QMC_OFFSET_B 5
 #define QMC_P_CLEAR_B 6
-#define QMC_N_PASS_COLS 7
+#define QMC_APERTURE 7    // elliptic beam: receive aperture radius of pass A (m; the step constants are
+#define QMC_OBSCURATION 8 // already scaled by it) and its central obscuration ratio
+#define QMC_N_PASS_COLS 9
 
 // Scalar parameters (sampler.PARAMS).
 #define QMC_MODE 0        // 0 decoy BB84; BBM92 with 1: one photon downlinked, its partner detected on board,
@@ -74,9 +88,11 @@
 #define QMC_F_POINT 4
 #define QMC_F_COUNTS 8
 #define QMC_F_CLEAR_GIVEN 16  // weather outcomes given per (trial, row) (correlated weather, [network.weather])
+#define QMC_F_ELLIPTIC 32     // uplink fades from the elliptic-beam PDT (kernel montecarlo_trials_elliptic)
 
 #define QMC_TAG_STEP 0x4D430001u
 #define QMC_TAG_WEATHER 0x4D430002u
+#define QMC_TAG_ORIENT 0x4D430003u   // elliptic beam: the orientation drivers of a step
 #define QMC_TAG_COUNTS 0x4D430100u   // + class (0..11); counters (attempt, row, trial, tag)
 #define QMC_TAG_PAIR_COUNTS 0x4D430200u  // mode 2: + class, keyed by the pair's row index
 #define QMC_TWO_POW_M32 2.3283064365386963e-10  // 2^-32
@@ -89,6 +105,16 @@ QSAT_HD qsat_u4 qmc_block(uint32_t word0, long long pass, long long trial, uint3
 // Uniform in (0, 1) from one 32-bit word (fades need no more than 32 bits: |z| <= 6.8 below).
 QSAT_HD double qmc_u32(uint32_t w) { return ((double)w + 0.5) * QMC_TWO_POW_M32; }
 
+// Two standard normals from two 32-bit words (Box-Muller).
+QSAT_HD void qmc_normal2(uint32_t a, uint32_t b, double* z0, double* z1) {
+    double rad = sqrt(-2.0 * log(qmc_u32(a)));
+    double ang = 2.0 * QSAT_PI * qmc_u32(b);
+    double sa, ca;
+    qsat_sincos(ang, &sa, &ca);
+    *z0 = rad * ca;
+    *z1 = rad * sa;
+}
+
 // Three standard normals from one block (Box-Muller on (x, y) and (z, w)): the pointing pair and
 // the turbulence driver of one step.
 QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
@@ -96,8 +122,10 @@ QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
     double ang1 = 2.0 * QSAT_PI * qmc_u32(r.y);
     double rad2 = sqrt(-2.0 * log(qmc_u32(r.z)));
     double ang2 = 2.0 * QSAT_PI * qmc_u32(r.w);
-    *zx = rad1 * cos(ang1);
-    *zy = rad1 * sin(ang1);
+    double s1, c1;
+    qsat_sincos(ang1, &s1, &c1);
+    *zx = rad1 * c1;
+    *zy = rad1 * s1;
     *zt = rad2 * cos(ang2);
 }
 
@@ -123,7 +151,12 @@ QSAT_HD double qmc_count(double lam, int sample, long long row, long long trial,
     return sample ? qmc_poisson(lam, row, trial, tag, seed) : lam;
 }
 
-// The Gaussian drivers of one downlink (pointing x, y and turbulence), AR(1) across steps.
+// AR(1) across steps: g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s, starting in the stationary law.
+QSAT_HD double qmc_ar1(long long s, double g, double z, double rho, double inn) {
+    return s == 0 ? z : rho * g + inn * z;
+}
+
+// The Gaussian drivers of one downlink (pointing x, y and turbulence).
 struct qmc_arm {
     double gx, gy, gt;
 };
@@ -133,15 +166,35 @@ QSAT_HD void qmc_advance(qmc_arm* a, long long s, uint32_t word, long long pass,
     double zx = 0.0, zy = 0.0, zt = 0.0;
     if (flags & (QMC_F_TURB | QMC_F_POINT))
         qmc_normal3(qmc_block(word, pass, trial, QMC_TAG_STEP, seed), &zx, &zy, &zt);
-    if (s == 0) {  // start in the stationary law
-        a->gx = zx;
-        a->gy = zy;
-        a->gt = zt;
-    } else {       // AR(1): g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s
-        a->gx = rho_p * a->gx + inn_p * zx;
-        a->gy = rho_p * a->gy + inn_p * zy;
-        a->gt = rho_t * a->gt + inn_t * zt;
+    a->gx = qmc_ar1(s, a->gx, zx, rho_p, inn_p);
+    a->gy = qmc_ar1(s, a->gy, zy, rho_p, inn_p);
+    a->gt = qmc_ar1(s, a->gt, zt, rho_t, inn_t);
+}
+
+// The Gaussian drivers of one elliptic-beam uplink: centroid (x, y; pointing coherence), the shape
+// pair (1, 2) and the orientation pair (a, b) (turbulence coherence). The orientation is
+// phi = atan2(g_b, g_a) / 2: uniform over a half turn in every step (g_a, g_b i.i.d. normal), and
+// correlated across steps through the AR(1) drivers.
+struct qmc_arm_eb {
+    double gx, gy, g1, g2, ga, gb;
+};
+
+QSAT_HD void qmc_advance(qmc_arm_eb* a, long long s, uint32_t word, long long pass, long long trial,
+                         unsigned long long seed, int flags, double rho_p, double inn_p, double rho_t, double inn_t) {
+    double zx = 0.0, zy = 0.0, z1 = 0.0, z2 = 0.0, za = 0.0, zb = 0.0;
+    if (flags & (QMC_F_TURB | QMC_F_POINT)) {
+        qsat_u4 r = qmc_block(word, pass, trial, QMC_TAG_STEP, seed);
+        qmc_normal2(r.x, r.y, &zx, &zy);
+        qmc_normal2(r.z, r.w, &z1, &z2);
+        qsat_u4 q = qmc_block(word, pass, trial, QMC_TAG_ORIENT, seed);
+        qmc_normal2(q.x, q.y, &za, &zb);
     }
+    a->gx = qmc_ar1(s, a->gx, zx, rho_p, inn_p);
+    a->gy = qmc_ar1(s, a->gy, zy, rho_p, inn_p);
+    a->g1 = qmc_ar1(s, a->g1, z1, rho_t, inn_t);
+    a->g2 = qmc_ar1(s, a->g2, z2, rho_t, inn_t);
+    a->ga = qmc_ar1(s, a->ga, za, rho_t, inn_t);
+    a->gb = qmc_ar1(s, a->gb, zb, rho_t, inn_t);
 }
 
 // Realised transmittance of one step of one downlink. One exponential for both fades:
@@ -149,7 +202,7 @@ QSAT_HD void qmc_advance(qmc_arm* a, long long s, uint32_t word, long long pass,
 // the residual jitter X ~ N(0, diag((1 - v_p) sx^2, (1 - v_p) sy^2)) around the step-mean offset r0
 // is, per axis, exp(-2 x0^2 / (w^2 + 4 (1 - v_p) sx^2)) / sqrt((w^2 + 4 (1 - v_p) sx^2) / w^2); the
 // square roots and divisions are the step's constants (C_ETA, C_KX, C_KY).
-QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm* a, int flags) {
+QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm* a, int flags, double eps) {
     double eta = c[QMC_C_ETA] * clear;
     double expo = 0.0;
     if (flags & QMC_F_POINT) {
@@ -159,6 +212,36 @@ QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm* a, int flag
     }
     if (flags & QMC_F_TURB) expo = expo + (c[QMC_C_ST] * a->gt + c[QMC_C_HS]);
     eta = eta * exp(expo);
+    (void)eps;
+    return eta < 1.0 ? eta : 1.0;
+}
+
+// Realised transmittance of one step of an elliptic-beam uplink (Vasylyev, Semenov & Vogel,
+// PRL 117, 090501 (2016); qsat/channel/ellipticbeam.py). Lengths in units of the aperture radius.
+// The spot's covariance matrix S = R(phi) diag(W1^2, W2^2) R(phi)^T (I ~ exp(-2 x^T S^-1 x)) plus
+// 4 x the residual centroid covariance of the step is the spot averaged over that jitter — exact,
+// as the transmittance is linear in the irradiance and a Gaussian convolved with a Gaussian is
+// Gaussian; its eigenvalues and axis are the W1, W2, phi passed to the closed form.
+QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm_eb* a, int flags, double eps) {
+    (void)flags;  // what is not sampled has zero rms in the step constants
+    double x0 = c[QMC_C_X0] + c[QMC_C_AX] * a->gx;
+    double y0 = c[QMC_C_AY] * a->gy;
+    double e1 = exp(c[QMC_C_HS] + c[QMC_C_ST] * a->g1);  // W1^2 / a^2
+    double e2 = exp(c[QMC_C_HS] + c[QMC_C_ST] * (c[QMC_C_RHO] * a->g1 + c[QMC_C_RC] * a->g2));
+    double r = hypot(a->ga, a->gb);
+    double cos2 = r > 0.0 ? a->ga / r : 1.0, sin2 = r > 0.0 ? a->gb / r : 0.0;  // of 2 phi
+    double half = 0.5 * (e1 - e2);
+    double m = 0.5 * (e1 + e2) + c[QMC_C_KX];  // (S_xx + S_yy) / 2 with the residual jitter
+    double dx = half * cos2 + c[QMC_C_KY];      // (S_xx - S_yy) / 2
+    double dy = half * sin2;                    // S_xy
+    double d = hypot(dx, dy);
+    double lo = m - d;
+    double w1 = sqrt(m + d), w2 = sqrt(lo > 0.0 ? lo : 1e-300);
+    double phi = 0.5 * atan2(dy, dx);
+    double eta = qe_disk(x0, y0, w1, w2, phi, 1.0);
+    if (eps > 0.0) eta = eta - qe_disk(x0, y0, w1, w2, phi, eps);
+    eta = eta < 0.0 ? 0.0 : (eta > 1.0 ? 1.0 : eta);
+    eta = c[QMC_C_ETA] * clear * eta;
     return eta < 1.0 ? eta : 1.0;
 }
 
@@ -168,12 +251,30 @@ QSAT_HD double qmc_clear(double p_clear, long long pass, long long trial, unsign
     return qsat_u01(r.x, r.y) < p_clear ? 1.0 : 0.0;
 }
 
+// Sampled counts of intensity k of decoy BB84 from its clicks r and errors e summed over the pass:
+// X- and Z-basis errors and correct clicks as independent Poisson classes.
+QSAT_HD void qmc_decoy_counts(double* out, int k, double r, double e, double fx, double fz, int sample, long long row,
+                              long long trial, uint32_t tag, unsigned long long seed) {
+    double ok = r - e > 0.0 ? r - e : 0.0;
+    double ex = qmc_count(fx * e, sample, row, trial, tag + (uint32_t)k, seed);
+    double cx = qmc_count(fx * ok, sample, row, trial, tag + (uint32_t)(3 + k), seed);
+    double ez = qmc_count(fz * e, sample, row, trial, tag + (uint32_t)(6 + k), seed);
+    double cz = qmc_count(fz * ok, sample, row, trial, tag + (uint32_t)(9 + k), seed);
+    out[k] = cx + ex;
+    out[3 + k] = cz + ez;
+    out[6 + k] = ex;
+    out[9 + k] = ez;
+}
+
 // One (trial, row): walk the row's steps, realise the transmittance(s), accumulate the
 // conditional mean counts, then sample them. `c` points at the row's (n_steps, QMC_N_CONSTS) block
-// of pass A's step constants, `c_b` at pass B's (mode 2 only); `clear_in` at the element's two
-// given weather outcomes (A, B) when QMC_F_CLEAR_GIVEN is set.
-QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_in, const double* prm,
-                         const double* clear_in, double* out, long long row, long long trial,
+// of pass A's step constants, `c_b` at pass B's (mode 2 only); `sums` at the row's QMC_N_SUMS;
+// `clear_in` at the element's two given weather outcomes (A, B) when QMC_F_CLEAR_GIVEN is set.
+// Arm: qmc_arm (log-normal scintillation and Gaussian-beam pointing fades) or qmc_arm_eb (elliptic
+// beam); each has its own kernel entry, so the lighter one keeps its own register budget.
+template <class Arm>
+QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_in, const double* sums,
+                         const double* prm, const double* clear_in, double* out, long long row, long long trial,
                          unsigned long long seed) {
     int flags = (int)prm[QMC_FLAGS];
     int mode = (int)prm[QMC_MODE];
@@ -190,11 +291,12 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     double rho_t = prm[QMC_RHO_T], rho_p = prm[QMC_RHO_P];
     double inn_t = sqrt(1.0 - rho_t * rho_t), inn_p = sqrt(1.0 - rho_p * rho_p);
     double mu0 = prm[QMC_MU], mu1 = prm[QMC_MU + 1], mu2 = prm[QMC_MU + 2];
-    qmc_arm arm_a = {0.0, 0.0, 0.0}, arm_b = {0.0, 0.0, 0.0};
-    // decoy: clicks and errors per intensity from the signal (sr, se) and without it (r0, e0);
-    // bbm92: true (sr[0]) and accidental (sr[1]) coincidences
+    double eps = pass_in[QMC_OBSCURATION];
+    Arm arm_a = {}, arm_b = {};
+    // decoy: clicks and errors per intensity from the signal (sr, se) and without it (r0, e0: the
+    // row's sums); bbm92: true (sr[0]) and accidental (sr[1]) coincidences
     double sr[3] = {0.0, 0.0, 0.0}, se[3] = {0.0, 0.0, 0.0};
-    double r0 = 0.0, e0 = 0.0;
+    double r0 = sums[QMC_S_R0], e0 = sums[QMC_S_E0];
     double sum_eta = 0.0, n_used = 0.0;
     long long n_steps = (long long)pass_in[QMC_N_STEPS];
     // An overcast downlink transmits nothing: its eta is exactly 0 whatever its fades, so its draws
@@ -207,7 +309,7 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
         if (lit_b)
             qmc_advance(&arm_b, s, (uint32_t)(off_b + s), pass_b, trial, seed, flags, rho_p, inn_p, rho_t, inn_t);
         if (!(f[QMC_C_WEIGHT] > 0.0)) continue;
-        double eta = lit_a ? qmc_eta(f, clear, &arm_a, flags) : 0.0;
+        double eta = lit_a ? qmc_eta(f, clear, &arm_a, flags, eps) : 0.0;
         sum_eta += eta;
         n_used += 1.0;
         if (mode == 0) {
@@ -225,14 +327,12 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
                 se[1] += f[QMC_C_WB] * s1;
                 se[2] += f[QMC_C_WB] * s2;
             }
-            r0 += f[QMC_C_WR0];
-            e0 += f[QMC_C_WE0];
         } else {
             // SPDC pair statistics (qsat/detection/spdc.py): true and accidental coincidences
             double eta_b = prm[QMC_ETA_B], noise_b = prm[QMC_NOISE_B];
             if (mode == 2) {
                 const double* fb = c_b + s * QMC_N_CONSTS;
-                eta_b = lit_b ? qmc_eta(fb, clear_b, &arm_b, flags) : 0.0;
+                eta_b = lit_b ? qmc_eta(fb, clear_b, &arm_b, flags, eps) : 0.0;
                 noise_b = fb[QMC_C_NOISE];
             }
             double rate = prm[QMC_PAIR_RATE];
@@ -250,18 +350,14 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     if (mode == 0) {
         double px = prm[QMC_PX];
         double fx = px * px, fz = (1.0 - px) * (1.0 - px);
-        for (int k = 0; k < 3; ++k) {
-            double r = prm[QMC_PROB + k] * (sr[k] + r0), e = prm[QMC_PROB + k] * (se[k] + e0);
-            double ok = r - e > 0.0 ? r - e : 0.0;
-            double ex = qmc_count(fx * e, sample, row, trial, tag + (uint32_t)k, seed);
-            double cx = qmc_count(fx * ok, sample, row, trial, tag + (uint32_t)(3 + k), seed);
-            double ez = qmc_count(fz * e, sample, row, trial, tag + (uint32_t)(6 + k), seed);
-            double cz = qmc_count(fz * ok, sample, row, trial, tag + (uint32_t)(9 + k), seed);
-            out[k] = cx + ex;
-            out[3 + k] = cz + ez;
-            out[6 + k] = ex;
-            out[9 + k] = ez;
-        }
+        // one call per intensity with a constant k, so sr and se stay in registers (a loop over k
+        // that the compiler does not unroll would put them in local memory for the whole walk)
+        qmc_decoy_counts(out, 0, prm[QMC_PROB] * (sr[0] + r0), prm[QMC_PROB] * (se[0] + e0), fx, fz, sample, row,
+                         trial, tag, seed);
+        qmc_decoy_counts(out, 1, prm[QMC_PROB + 1] * (sr[1] + r0), prm[QMC_PROB + 1] * (se[1] + e0), fx, fz, sample,
+                         row, trial, tag, seed);
+        qmc_decoy_counts(out, 2, prm[QMC_PROB + 2] * (sr[2] + r0), prm[QMC_PROB + 2] * (se[2] + e0), fx, fz, sample,
+                         row, trial, tag, seed);
     } else {
         double q = prm[QMC_SIFT], e_src = prm[QMC_E_SRC];
         double t = sr[0], a = sr[1];
@@ -282,15 +378,17 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
 }
 
 // Element e = (trial t, row j) of a chunk, e = t * n_rows + j.
+template <class Arm>
 QSAT_HD void qmc_trial_element(long long e, const double* consts, const double* consts_b, const double* rows,
-                               const double* params, const double* clear_in, double* out, long long n_rows,
-                               long long n_steps, long long first_trial, long long first_row,
+                               const double* sums, const double* params, const double* clear_in, double* out,
+                               long long n_rows, long long n_steps, long long first_trial, long long first_row,
                                unsigned long long key) {
     long long t = e / n_rows;
     long long j = e - t * n_rows;
     long long offset = j * n_steps * QMC_N_CONSTS;
     int dual = (int)params[QMC_MODE] == 2;
     int given = ((int)params[QMC_FLAGS] & QMC_F_CLEAR_GIVEN) != 0;
-    qmc_element(consts + offset, dual ? consts_b + offset : consts, rows + j * QMC_N_PASS_COLS, params,
-                given ? clear_in + 2 * e : clear_in, out + e * QMC_N_OUT, first_row + j, first_trial + t, key);
+    qmc_element<Arm>(consts + offset, dual ? consts_b + offset : consts, rows + j * QMC_N_PASS_COLS,
+                     sums + j * QMC_N_SUMS, params, given ? clear_in + 2 * e : clear_in, out + e * QMC_N_OUT,
+                     first_row + j, first_trial + t, key);
 }

@@ -158,6 +158,11 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     if elliptic:
         attrs["elliptic_samples"] = int(elliptic_samples)
         attrs["elliptic_seed"] = str(seed)
+        # the uplink's receiver (on board: one for every station), which the Monte Carlo's
+        # elliptic-beam fades need alongside the per-step inputs
+        rx = LinkParameters.from_config(cfg)
+        attrs["rx_aperture_radius_m"] = float(rx.rx_radius_m)
+        attrs["rx_obscuration_ratio"] = float(rx.rx_obscuration)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 

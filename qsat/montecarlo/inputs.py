@@ -22,7 +22,8 @@ from ..detection.wcp import click_probabilities
 from ..errors import QsatInputError
 from ..protocols.bbm92 import SIFT_FRACTION
 from .config import MonteCarloConfig
-from .sampler import FLAG_CLEAR_GIVEN, FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS, step_mean_statistics
+from .sampler import (FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS,
+                      step_mean_statistics)
 
 
 @dataclass
@@ -87,6 +88,28 @@ def _column(ds, name, default=None):
     if default is None:
         raise QsatInputError("link", f"no '{name}' variable", "the link stage's product (qsat.channel.stage)")
     return default
+
+
+def _elliptic_link(link):
+    """(t_rest, W_ST, theta_var, theta_cov) per step when the link was computed with ``fading = "elliptic_beam"``.
+
+    ``t_rest`` is the static transmittance without the collection of the centred short-term beam
+    (:func:`qsat.channel.ellipticbeam.elliptic_inputs`); the receive aperture comes from the link's
+    attributes. None for any other fading law.
+    """
+    if link.attrs.get("fading") != "elliptic_beam":
+        return None
+    from ..channel.beam import annulus_fraction
+
+    missing = [k for k in ("rx_aperture_radius_m", "rx_obscuration_ratio") if k not in link.attrs]
+    if missing:
+        raise QsatInputError("link", f"elliptic-beam product without attribute(s) {', '.join(missing)}",
+                             "the link stage's product (qsat.channel.stage) of this qsat version")
+    a, eps = float(link.attrs["rx_aperture_radius_m"]), float(link.attrs["rx_obscuration_ratio"])
+    w_st = _column(link, "beam_radius_m")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_rest = _column(link, "fade_t_static") / annulus_fraction(w_st, a, eps)
+    return t_rest, w_st, _column(link, "eb_theta_var"), _column(link, "eb_theta_cov")
 
 
 def clear_sky_probabilities(passes_table, mc: MonteCarloConfig, network=None, warn=None,
@@ -203,12 +226,17 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     bias = _column(link, "fade_bias_m", np.zeros_like(trans))
     s_ln = _column(link, "fade_sigma_ln2", np.log1p(_column(link, "scintillation_index", np.zeros_like(trans))))
     bg = np.nan_to_num(_column(link, "background_cps", np.zeros_like(trans)), nan=0.0)
+    theta_cov = np.zeros_like(trans)
+    elliptic = _elliptic_link(link)
+    if elliptic is not None:  # uplink fades from the elliptic-beam PDT: its inputs replace the Gaussian-beam ones
+        t_static, w_eq, s_ln, theta_cov = elliptic
     valid &= np.isfinite(t_static) & np.isfinite(w_eq) & (w_eq > 0)
 
     def clean(a, fill=0.0):
         return np.where(valid, np.nan_to_num(a, nan=fill), fill)
 
-    trans, t_static, w_eq, sx, sy, bias, s_ln = (clean(a) for a in (trans, t_static, w_eq, sx, sy, bias, s_ln))
+    trans, t_static, w_eq, sx, sy, bias, s_ln, theta_cov = (
+        clean(a) for a in (trans, t_static, w_eq, sx, sy, bias, s_ln, theta_cov))
     w_eq = np.where(valid, w_eq, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         point_mean = np.where(t_static > 0, trans / np.where(t_static > 0, t_static, 1.0), 1.0)
@@ -230,8 +258,8 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
         p = np.zeros(3)
         noise = np.where(valid, pdc / detector.window_s * detector.n_detectors, 0.0)
         weight = np.where(valid, step_s, 0.0)
-    steps = np.ascontiguousarray(np.stack([eta_static, point_mean, w_eq, sx, sy, bias, s_ln, noise, weight],
-                                          axis=-1), dtype=np.float64)
+    steps = np.ascontiguousarray(np.stack([eta_static, point_mean, w_eq, sx, sy, bias, s_ln, noise, weight,
+                                           theta_cov], axis=-1), dtype=np.float64)
     assert steps.shape[-1] == len(STEP_COLUMNS)
     n_pass, n_step = valid.shape
     idx = np.arange(n_step)
@@ -256,10 +284,13 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
         month = month[passes[:, 2].astype(int)] if month is not None else None
     else:
         zero = np.zeros(n_pass)
+        aperture, obscuration = ((float(link.attrs["rx_aperture_radius_m"]), float(link.attrs["rx_obscuration_ratio"]))
+                                 if elliptic is not None else (0.0, 0.0))
         passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64), np.arange(n_pass, dtype=np.float64),
-                                                zero, zero, zero, np.ones(n_pass)], axis=-1))
+                                                zero, zero, zero, np.ones(n_pass), zero + aperture,
+                                                zero + obscuration], axis=-1))
     assert passes.shape[-1] == len(PASS_COLUMNS)
-    flags = sum(FLAGS[name] for name in mc.sample)
+    flags = sum(FLAGS[name] for name in mc.sample) | (FLAG_ELLIPTIC if elliptic is not None else 0)
     weather, weather_note = None, None
     if "weather" in mc.sample and getattr(network, "weather", None) is not None:
         keys = _correlated_weather(passes_table, network, stations, start, warn)
@@ -341,7 +372,7 @@ def _pairs(geometry, passes_table, valid, steps, p_clear, step_s, pass_id, stati
         rows_b[r, :n] = steps[j, b0:b0 + n]
         both = valid[i, a0:a0 + n] & valid[j, b0:b0 + n]
         rows_a[r, :n, 8] = np.where(both, step_s, 0.0)
-        columns.append([p_clear[i], n, i, a0, j, b0, p_clear[j]])
+        columns.append([p_clear[i], n, i, a0, j, b0, p_clear[j], 0.0, 0.0])
     coords = {"pass_a": ("pass", pass_id[[s[0] for s in spans]]), "pass_b": ("pass", pass_id[[s[1] for s in spans]]),
               "station_pair": np.array([f"{station[i]}+{station[j]}" for i, j, *_ in spans])}
     return (np.ascontiguousarray(rows_a), np.ascontiguousarray(rows_b),

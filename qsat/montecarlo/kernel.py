@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import array_namespace
 from ..random import check_seed
-from .sampler import FLAG_CLEAR_GIVEN, N_OUT, step_constants
+from .sampler import FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, N_OUT, row_sums, step_constants
 
 
 def _signed(seed: int) -> int:
@@ -43,9 +43,10 @@ def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int,
         steps_b = xp.asarray(steps_b, dtype=xp.float64)
         if steps_b.shape != steps.shape:
             raise ValueError(f"steps_b {steps_b.shape} must match steps {steps.shape}")
-    consts = step_constants(steps, params)
-    consts_b = consts if steps_b is None else step_constants(steps_b, params)
     passes = xp.ascontiguousarray(xp.asarray(passes, dtype=xp.float64))
+    consts = step_constants(steps, params, passes)
+    consts_b = consts if steps_b is None else step_constants(steps_b, params, passes)
+    sums = row_sums(steps, passes, params)
     params = xp.ascontiguousarray(xp.asarray(params, dtype=xp.float64))
     n_pass, n_step = steps.shape[0], steps.shape[1]
     flags = int(float(params[1]))
@@ -59,14 +60,15 @@ def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int,
     if xp is np:
         from ..kernels import host_call
 
-        host_call("montecarlo", "montecarlo_trials_host", consts, consts_b, passes, params, clear, out, n_trials,
+        host_call("montecarlo", "montecarlo_trials_host", consts, consts_b, passes, sums, params, clear, out, n_trials,
                   n_pass, n_step, first_trial, first_pass, seed, host_cores() if threads is None else max(1, threads))
     else:
         from ..kernels import launch
 
-        launch("montecarlo", "montecarlo_trials", n_trials * n_pass,
-               (consts, consts_b, passes, params, clear, out, np.int64(n_trials), np.int64(n_pass), np.int64(n_step),
-                np.int64(first_trial), np.int64(first_pass), np.int64(seed)))
+        entry = "montecarlo_trials_elliptic" if flags & FLAG_ELLIPTIC else "montecarlo_trials"
+        launch("montecarlo", entry, n_trials * n_pass,
+               (consts, consts_b, passes, sums, params, clear, out, np.int64(n_trials), np.int64(n_pass),
+                np.int64(n_step), np.int64(first_trial), np.int64(first_pass), np.int64(seed)))
     return out
 
 

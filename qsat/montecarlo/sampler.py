@@ -68,14 +68,22 @@ from ..backend import array_namespace
 from ..detection.poisson import poisson_draws
 from ..random import check_seed, philox4x32_10, u01
 
-#: Per-step input columns (kernels/montecarlo.cuh QMC_*).
+#: Per-step input columns (kernels/montecarlo.cuh QMC_*). With the elliptic-beam flag
+#: (:data:`FLAG_ELLIPTIC`) ``eta_static`` excludes the collection of the centred short-term beam,
+#: ``w_eq_m`` is that beam's radius W_ST, ``sigma_ln2`` and ``theta_cov`` are the variance and
+#: covariance of ``Theta_i = ln(W_i^2 / W_ST^2)`` (:func:`qsat.channel.ellipticbeam.elliptic_inputs`)
+#: and ``pointing_mean`` is not read; otherwise ``theta_cov`` is not read.
 STEP_COLUMNS = ("eta_static", "pointing_mean", "w_eq_m", "sigma_x_m", "sigma_y_m", "bias_m",
-                "sigma_ln2", "noise", "weight")
+                "sigma_ln2", "noise", "weight", "theta_cov")
 #: Per-step constants the kernel reads (kernels/montecarlo.cuh QMC_C_*), from :func:`step_constants`.
-STEP_CONSTANTS = ("eta", "x0", "ax", "ay", "kx", "ky", "st", "hs", "noise", "weight", "wa", "wb", "wr0", "we0")
+STEP_CONSTANTS = ("eta", "x0", "ax", "ay", "kx", "ky", "st", "hs", "noise", "weight", "wa", "wb", "rho", "rc")
+#: Per-row sums of the clicks without signal (kernels/montecarlo.cuh QMC_S_*), from :func:`row_sums`.
+ROW_SUMS = ("r0", "e0")
 #: Per-pass input columns.
+#: ``aperture_radius_m`` and ``obscuration_ratio``: the receiver of pass A, read with
+#: :data:`FLAG_ELLIPTIC` only (the elliptic-beam transmittance depends on lengths over the aperture).
 PASS_COLUMNS = ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b", "offset_b",
-                "clear_sky_probability_b")
+                "clear_sky_probability_b", "aperture_radius_m", "obscuration_ratio")
 #: Scalar parameters, in the kernel's order.
 PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "mu1", "mu2", "mu3", "p1", "p2", "p3",
           "basis_probability_x", "afterpulse_probability", "intrinsic_qber", "pair_rate_hz",
@@ -90,10 +98,13 @@ OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR = 12, 13, 14
 FLAGS = {"weather": 1, "turbulence": 2, "pointing": 4, "counts": 8}
 #: Flag bit: the weather outcomes are given per (trial, row) (``clear`` argument; correlated weather).
 FLAG_CLEAR_GIVEN = 16
+#: Flag bit: uplink fades from the elliptic-beam PDT (``[link] fading = "elliptic_beam"``).
+FLAG_ELLIPTIC = 32
 MODES = {"decoy-bb84": 0, "bbm92": 1, "bbm92-dual": 2}
 
 TAG_STEP = 0x4D430001
 TAG_WEATHER = 0x4D430002
+TAG_ORIENT = 0x4D430003
 TAG_COUNTS = 0x4D430100
 TAG_PAIR_COUNTS = 0x4D430200
 _TWO_POW_M32 = 2.0**-32
@@ -124,6 +135,12 @@ def _u32(word, xp):
     return (word.astype(xp.float64) + 0.5) * _TWO_POW_M32
 
 
+def _normal2(a, b, xp):
+    rad = xp.sqrt(-2.0 * xp.log(_u32(a, xp)))
+    ang = 2.0 * math.pi * _u32(b, xp)
+    return rad * xp.cos(ang), rad * xp.sin(ang)
+
+
 def _normal3(r, xp):
     rad1 = xp.sqrt(-2.0 * xp.log(_u32(r[0], xp)))
     ang1 = 2.0 * math.pi * _u32(r[1], xp)
@@ -145,31 +162,43 @@ def poisson(lam, row_index, trial_index, tag: int, seed: int):
 
 
 class _Arm:
-    """Gaussian drivers of one downlink, AR(1) across steps (twin of ``qmc_arm``/``qmc_advance``)."""
+    """Gaussian drivers of one link, AR(1) across steps (twin of ``qmc_arm``/``qmc_arm_eb``/``qmc_advance``).
+
+    ``g``: pointing x, y and the turbulence driver; with the elliptic beam, pointing x, y, the shape
+    pair and the orientation pair (``phi = atan2(g_b, g_a) / 2``).
+    """
 
     def __init__(self, pass_index, offset, trial_index, shape, flags, prm, seed, xp):
         self.pass_index, self.offset, self.trial_index = pass_index, offset, trial_index
         self.shape, self.flags, self.seed, self.xp = shape, flags, seed, xp
-        self.rho_t, self.rho_p = prm[2], prm[4]
-        self.inn_t, self.inn_p = math.sqrt(1.0 - self.rho_t**2), math.sqrt(1.0 - self.rho_p**2)
+        self.elliptic = bool(flags & FLAG_ELLIPTIC)
+        rho_t, rho_p = prm[2], prm[4]
+        inn_t, inn_p = math.sqrt(1.0 - rho_t**2), math.sqrt(1.0 - rho_p**2)
+        n_turb = 4 if self.elliptic else 1
+        self.rho = [rho_p, rho_p] + [rho_t] * n_turb
+        self.inn = [inn_p, inn_p] + [inn_t] * n_turb
         self.g = None
 
-    def advance(self, s: int) -> None:
+    def _draws(self, s: int):
         xp = self.xp
-        if self.flags & (FLAGS["turbulence"] | FLAGS["pointing"]):
-            word = self.offset + xp.uint64(s)
-            z = _normal3(_block(word, self.pass_index, self.trial_index, TAG_STEP, self.seed, xp), xp)
-        else:
-            z = (xp.zeros(self.shape),) * 3
-        if s == 0:
+        if not self.flags & (FLAGS["turbulence"] | FLAGS["pointing"]):
+            return (xp.zeros(self.shape),) * len(self.rho)
+        word = self.offset + xp.uint64(s)
+        r = _block(word, self.pass_index, self.trial_index, TAG_STEP, self.seed, xp)
+        if not self.elliptic:
+            return _normal3(r, xp)
+        q = _block(word, self.pass_index, self.trial_index, TAG_ORIENT, self.seed, xp)
+        return _normal2(r[0], r[1], xp) + _normal2(r[2], r[3], xp) + _normal2(q[0], q[1], xp)
+
+    def advance(self, s: int) -> None:
+        z = self._draws(s)
+        if s == 0:  # the stationary law
             self.g = list(z)
-        else:
-            gx, gy, gt = self.g
-            self.g = [self.rho_p * gx + self.inn_p * z[0], self.rho_p * gy + self.inn_p * z[1],
-                      self.rho_t * gt + self.inn_t * z[2]]
+        else:       # AR(1): g_s = rho g_{s-1} + sqrt(1 - rho^2) z_s
+            self.g = [rho * g + inn * zk for rho, inn, g, zk in zip(self.rho, self.inn, self.g, z)]
 
 
-def step_constants(steps, params):
+def step_constants(steps, params, passes=None):
     """(n_rows, n_steps, len(STEP_CONSTANTS)): what a step contributes independently of the trial.
 
     Computed once per chunk (array namespace of ``steps``) and read by both the kernel and the
@@ -181,29 +210,90 @@ def step_constants(steps, params):
     * turbulence: ``sqrt(v_t sigma_ln^2)`` and ``-v_t sigma_ln^2 / 2``;
     * decoy clicks, affine in the signal probability ``s = 1 - e^(-eta mu)``:
       ``R = (1 + p_ap) d`` and ``E = p_dc + e_int s + p_ap d / 2`` with ``d = s (1 - 2 p_dc) + 2 p_dc``
-      (Lim et al. 2014 simulation model, :mod:`qsat.detection.wcp`), times the step's pulses.
+      (Lim et al. 2014 simulation model, :mod:`qsat.detection.wcp`), times the step's pulses;
+    * elliptic beam (:data:`FLAG_ELLIPTIC`): :func:`_elliptic_constants`, which needs ``passes``
+      (the receive aperture of each row).
     """
     xp = array_namespace(steps)
     prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
     flags, v_t, v_p, p_ap, e_int = int(prm[1]), prm[3], prm[5], prm[13], prm[14]
     f = xp.asarray(steps, dtype=xp.float64)
-    eta_s, point, w, sx, sy, bias, s_ln, noise, weight = (f[..., k] for k in range(len(STEP_COLUMNS)))
+    eta_s, point, w, sx, sy, bias, s_ln, noise, weight, cov = (f[..., k] for k in range(len(STEP_COLUMNS)))
     sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
+    clean = 1.0 - 2.0 * noise
+    clicks = [noise, weight, weight * ((1.0 + p_ap) * clean), weight * (e_int + 0.5 * p_ap * clean)]
+    if flags & FLAG_ELLIPTIC:
+        if passes is None:
+            raise ValueError("the elliptic-beam step constants need the rows (their aperture radius)")
+        a = xp.asarray(passes, dtype=xp.float64)[:, PASS_COLUMNS.index("aperture_radius_m"), None]
+        return xp.ascontiguousarray(xp.stack(_elliptic_constants(f, a, prm, xp) + clicks, axis=-1)[
+            ..., [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 8, 9]])
     with np.errstate(divide="ignore", invalid="ignore"):
         w2 = w * w
         dx = w2 + 4.0 * (sx * sx * res_p)
         dy = w2 + 4.0 * (sy * sy * res_p)
         eta = eta_s / xp.sqrt((dx / w2) * (dy / w2)) if flags & FLAGS["pointing"] else eta_s * point
         s2 = s_ln * v_t
-        clean = 1.0 - 2.0 * noise
-        out = xp.stack([eta, bias, sx * sv_p, sy * sv_p, -2.0 / dx, -2.0 / dy, xp.sqrt(s2), -0.5 * s2, noise, weight,
-                        weight * ((1.0 + p_ap) * clean), weight * (e_int + 0.5 * p_ap * clean),
-                        weight * (2.0 * (1.0 + p_ap) * noise), weight * ((1.0 + p_ap) * noise)], axis=-1)
+        zero = xp.zeros_like(eta)
+        out = xp.stack([eta, bias, sx * sv_p, sy * sv_p, -2.0 / dx, -2.0 / dy, xp.sqrt(s2), -0.5 * s2] + clicks
+                       + [zero, zero], axis=-1)
     return xp.ascontiguousarray(out)
 
 
-def _eta(c, clear, arm: _Arm, flags: int, xp):
-    """Realised transmittance of one step of one downlink (twin of ``qmc_eta``); ``c``: step constants."""
+def _elliptic_constants(f, a, prm, xp):
+    """The elliptic-beam step constants (kernels/montecarlo.cuh, QMC_F_ELLIPTIC), lengths over the aperture radius a.
+
+    ``eta`` (static transmittance), ``x0 = bias/a``; the step-mean centroid rms ``sqrt(v_p) sigma / a``
+    and the residual jitter ``(1 - v_p) sigma^2`` as ``kx = 2 (1 - v_p)(sx^2 + sy^2)/a^2``,
+    ``ky = 2 (1 - v_p)(sx^2 - sy^2)/a^2`` (half the sum and difference of 4 x its variances, added to
+    the spot covariance); ``ln(W_i^2/a^2) ~ N(hs, st^2)`` with ``st^2 = v_t theta_var`` and
+    ``hs = ln(W_ST^2/a^2) - st^2/2`` (so ``<W_i^2> = W_ST^2``), correlation ``rho`` and
+    ``rc = sqrt(1 - rho^2)``. What is not sampled has zero rms: the centroid jitter is then all
+    residual (its exact mean), the beam keeps its short-term radius W_ST (the link budget's).
+    Returned in the order eta, x0, ax, ay, kx, ky, st, hs, rho, rc.
+    """
+    flags, v_t, v_p = int(prm[1]), prm[3], prm[5]
+    if not bool(xp.all(a > 0.0)):
+        raise ValueError("aperture_radius_m of the rows must be > 0 for the elliptic-beam Monte Carlo")
+    eta_s, _, w_st, sx, sy, bias, var, _, _, cov = (f[..., k] for k in range(len(STEP_COLUMNS)))
+    v_p = v_p if flags & FLAGS["pointing"] else 0.0
+    v_t = v_t if flags & FLAGS["turbulence"] else 0.0
+    sv_p, res_p = math.sqrt(v_p), 2.0 * (1.0 - v_p)
+    a2 = a * a
+    sx2, sy2 = sx * sx / a2, sy * sy / a2
+    s2 = var * v_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = xp.where(var > 0.0, cov / var, 0.0)
+        hs = xp.log(w_st * w_st / a2) - 0.5 * s2
+    rc = xp.sqrt(xp.maximum(1.0 - rho * rho, 0.0))
+    return [eta_s, bias / a, sx * sv_p / a, sy * sv_p / a, (sx2 + sy2) * res_p, (sx2 - sy2) * res_p, xp.sqrt(s2),
+            hs, rho, rc]
+
+
+def row_sums(steps, passes, params):
+    """(n_rows, len(ROW_SUMS)): the clicks without signal of each row, summed over the steps it walks (decoy BB84).
+
+    ``r0 = sum weight 2 (1 + p_ap) p_dc`` and ``e0 = sum weight (1 + p_ap) p_dc`` (see
+    :func:`step_constants`); they do not depend on the trial, so they are summed once per chunk.
+    Zero for BBM92, which does not read them.
+    """
+    xp = array_namespace(steps)
+    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    f = xp.asarray(steps, dtype=xp.float64)
+    if int(prm[0]) != MODES["decoy-bb84"]:
+        return xp.zeros((f.shape[0], len(ROW_SUMS)))
+    p_ap = prm[13]
+    walked = xp.arange(f.shape[1])[None, :] < xp.asarray(passes, dtype=xp.float64)[:, 1:2]
+    noise, weight = f[..., STEP_COLUMNS.index("noise")], f[..., STEP_COLUMNS.index("weight")]
+    e0 = xp.sum(xp.where(walked & (weight > 0.0), weight * ((1.0 + p_ap) * noise), 0.0), axis=1)
+    return xp.ascontiguousarray(xp.stack([2.0 * e0, e0], axis=-1))
+
+
+def _eta(c, clear, arm: _Arm, flags: int, eps, xp):
+    """Realised transmittance of one step of one link (twin of ``qmc_eta``); ``c``: step constants,
+    ``eps``: the rows' obscuration ratios (elliptic beam only)."""
+    if arm.elliptic:
+        return _eta_elliptic(c, clear, arm, eps, xp)
     gx, gy, gt = arm.g
     eta = c[:, 0] * clear
     expo = 0.0
@@ -214,6 +304,43 @@ def _eta(c, clear, arm: _Arm, flags: int, xp):
     if flags & FLAGS["turbulence"]:
         expo = expo + (c[:, 6] * gt + c[:, 7])
     eta = eta * xp.exp(expo)
+    return xp.where(eta < 1.0, eta, 1.0)
+
+
+def _eta_elliptic(c, clear, arm: _Arm, eps, xp):
+    """Elliptic-beam transmittance of one step (twin of ``qmc_eta`` for ``qmc_arm_eb``).
+
+    The spot covariance plus 4 x the residual centroid covariance of the step is the spot averaged
+    over that jitter (exact: the transmittance is linear in the irradiance, and the convolution of
+    two Gaussians is Gaussian); its eigenvalues and axis go into the closed form
+    (:func:`qsat.channel.ellipticbeam._elliptic_disk`, lengths over the aperture radius).
+    """
+    from ..channel.ellipticbeam import _elliptic_disk
+
+    gx, gy, g1, g2, ga, gb = arm.g
+    x0 = c[:, 1] + c[:, 2] * gx
+    y0 = c[:, 3] * gy
+    e1 = xp.exp(c[:, 7] + c[:, 6] * g1)
+    e2 = xp.exp(c[:, 7] + c[:, 6] * (c[:, 12] * g1 + c[:, 13] * g2))
+    r = xp.hypot(ga, gb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos2 = xp.where(r > 0.0, ga / r, 1.0)
+        sin2 = xp.where(r > 0.0, gb / r, 0.0)
+    half = 0.5 * (e1 - e2)
+    m = 0.5 * (e1 + e2) + c[:, 4]
+    dx = half * cos2 + c[:, 5]
+    dy = half * sin2
+    d = xp.hypot(dx, dy)
+    lo = m - d
+    w1, w2 = xp.sqrt(m + d), xp.sqrt(xp.where(lo > 0.0, lo, 1e-300))
+    phi = 0.5 * xp.arctan2(dy, dx)
+    eta = _elliptic_disk(x0, y0, w1, w2, phi, 1.0, xp)
+    obscured = eps > 0.0
+    if bool(xp.any(obscured)):
+        inner = _elliptic_disk(x0, y0, w1, w2, phi, xp.where(obscured, eps, 1.0), xp)
+        eta = xp.where(obscured, eta - inner, eta)
+    eta = xp.clip(eta, 0.0, 1.0)
+    eta = c[:, 0] * clear * eta
     return xp.where(eta < 1.0, eta, 1.0)
 
 
@@ -251,9 +378,10 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     """
     seed = check_seed(seed)
     xp = array_namespace(steps)
-    consts = step_constants(steps, params)
-    consts_b = step_constants(steps_b, params) if steps_b is not None else None
     passes = xp.asarray(passes, dtype=xp.float64)
+    consts = step_constants(steps, params, passes)
+    consts_b = step_constants(steps_b, params, passes) if steps_b is not None else None
+    sums = row_sums(steps, passes, params)
     prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
     n_pass, n_step = consts.shape[0], consts.shape[1]
     shape = (n_trials, n_pass)
@@ -279,7 +407,9 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     last = int(xp.max(passes[:, 1])) if n_pass else 0
     sr = [xp.zeros(shape) for _ in range(3)]
     se = [xp.zeros(shape) for _ in range(3)]
-    r0, e0 = xp.zeros(shape), xp.zeros(shape)
+    r0 = xp.broadcast_to(sums[None, :, 0], shape)
+    e0 = xp.broadcast_to(sums[None, :, 1], shape)
+    eps = passes[None, :, PASS_COLUMNS.index("obscuration_ratio")]
     sum_eta = xp.zeros(shape)
     n_used = xp.zeros(shape)
     arm_a = _Arm(pass_a, column(3), trial_index, shape, flags, prm, seed, xp)
@@ -292,7 +422,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
         use = (c[:, 9] > 0.0)[None, :] & (s < n_steps)
         if not bool(xp.any(use)):
             continue
-        eta = _eta(c, clear_a, arm_a, flags, xp)
+        eta = _eta(c, clear_a, arm_a, flags, eps, xp)
         sum_eta = xp.where(use, sum_eta + eta, sum_eta)
         n_used = xp.where(use, n_used + 1.0, n_used)
         if mode == 0:
@@ -300,13 +430,11 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
                 signal = -xp.expm1(-(eta * mu[k]))
                 sr[k] = xp.where(use, sr[k] + c[:, 10] * signal, sr[k])
                 se[k] = xp.where(use, se[k] + c[:, 11] * signal, se[k])
-            r0 = xp.where(use, r0 + c[:, 12], r0)
-            e0 = xp.where(use, e0 + c[:, 13], e0)
         else:
             eta_b, noise_b = prm[18], prm[19]
             if mode == 2:
                 cb = consts_b[:, s, :]
-                eta_b = _eta(cb, clear_b, arm_b, flags, xp)
+                eta_b = _eta(cb, clear_b, arm_b, flags, eps, xp)
                 noise_b = cb[:, 8]
             rate = prm[15]
             weight = c[:, 9]
@@ -357,5 +485,5 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     return out
 
 
-__all__ = ["sample_trials", "step_constants", "poisson", "step_mean_statistics", "STEP_COLUMNS", "STEP_CONSTANTS",
+__all__ = ["sample_trials", "step_constants", "row_sums", "ROW_SUMS", "FLAG_ELLIPTIC", "poisson", "step_mean_statistics", "STEP_COLUMNS", "STEP_CONSTANTS",
            "PASS_COLUMNS", "PARAMS", "N_OUT", "DECOY_OUTPUTS", "BBM92_OUTPUTS", "FLAGS", "FLAG_CLEAR_GIVEN", "MODES"]

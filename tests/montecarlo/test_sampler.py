@@ -45,7 +45,7 @@ def _rows(p_clear, n_steps):
     """Per-row inputs of single passes 0, 1, ... (PASS_COLUMNS)."""
     n = len(p_clear)
     return np.stack([p_clear, n_steps, np.arange(n, dtype=float), np.zeros(n), np.zeros(n), np.zeros(n),
-                     np.ones(n)], axis=-1)
+                     np.ones(n), np.zeros(n), np.zeros(n)], axis=-1)
 
 
 def test_layout_matches_header():
@@ -162,7 +162,8 @@ def test_lognormal_turbulence_law_and_ar1_correlation():
     steps[0, :, STEP_COLUMNS.index("sigma_ln2")] = s2
     passes = _rows(np.ones(1), np.array([2.0]))
     first, second = steps.copy(), steps.copy()
-    first[0, 0, -1], second[0, 1, -1] = 1.0, 1.0  # the same draws, one step counted at a time
+    w = STEP_COLUMNS.index("weight")
+    first[0, 0, w], second[0, 1, w] = 1.0, 1.0  # the same draws, one step counted at a time
     n = 20000
     g0 = np.log(sample_trials(first, passes, prm, n, 0, 0, 21)[:, 0, OUT_SUM_ETA] / eta0)
     g1 = np.log(sample_trials(second, passes, prm, n, 0, 0, 21)[:, 0, OUT_SUM_ETA] / eta0)
