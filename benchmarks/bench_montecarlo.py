@@ -21,6 +21,8 @@ realisation carried to the counts. Side by side, in samples/s:
   without a compiler;
 * ``end_to_end``: :func:`qsat.montecarlo.run.run_montecarlo` in-process (all cores), keys
   from the sampled counts and statistics included — the default CPU path of ``qsat montecarlo``;
+* ``elliptic_*``: uplinks with elliptic-beam fades (``montecarlo_trials_elliptic``,
+  :func:`elliptic_synthetic_inputs`): host build on every core and on one, and the twin;
 
 The references are NumPy, one core (NumPy does not thread element-wise work or its
 Generator); the ``*_per_core`` ratios divide our figure by the cores it used. Paths are
@@ -70,6 +72,35 @@ def synthetic_inputs(n_pass: int, n_steps: int):
     passes = pd.DataFrame({"pass_id": np.arange(n_pass), "station": ["A"] * n_pass, "satellite": ["S"] * n_pass})
     mc = MonteCarloConfig(clear_sky_probability=0.7, turbulence_coherence_time=0.5, pointing_coherence_time=2.0)
     return build_inputs(geometry, link, passes, protocol_from_dict({}), DetectorConfig(), mc)
+
+
+def elliptic_synthetic_inputs(n_pass: int, n_steps: int):
+    """(steps, passes, params) of elliptic-beam uplink passes (``montecarlo_trials_elliptic``).
+
+    A 0.3 m on-board aperture; short-term beam radius 4-10 m, centroid rms 1.5-2.5 m (beam
+    wander and jitter), bias 0.3 m, Theta variance 0.08 and covariance -0.05 over a pass; decoy
+    BB84 at 1e8 pulses per 1 s step; weather, turbulence (0.5 s), pointing (2 s) and counts sampled.
+    """
+    from qsat.montecarlo.sampler import (FLAG_ELLIPTIC, FLAGS, PARAMS, PASS_COLUMNS, STEP_COLUMNS,
+                                         step_mean_statistics)
+
+    x = np.linspace(-1, 1, n_steps)[None, :].repeat(n_pass, 0)
+    cols = dict(eta_static=10 ** (-(3 + 2 * x**2) / 10) * 0.5, pointing_mean=0.0, w_eq_m=4.0 + 6.0 * x**2,
+                sigma_x_m=1.5 + x**2, sigma_y_m=1.5 + x**2, bias_m=0.3 + 0 * x, sigma_ln2=0.08 + 0 * x,
+                noise=1e-6 + 0 * x, weight=1e8 + 0 * x, theta_cov=-0.05 + 0 * x)
+    steps = np.ascontiguousarray(np.stack([np.broadcast_to(cols[k], x.shape) for k in STEP_COLUMNS], axis=-1))
+    passes = np.zeros((n_pass, len(PASS_COLUMNS)))
+    for k, v in dict(clear_sky_probability=0.7, n_steps=n_steps, pass_a=np.arange(n_pass),
+                     clear_sky_probability_b=1.0, aperture_radius_m=0.15, obscuration_ratio=0.0).items():
+        passes[:, PASS_COLUMNS.index(k)] = v
+    rho_t, v_t = step_mean_statistics(1.0, 0.5)
+    rho_p, v_p = step_mean_statistics(1.0, 2.0)
+    values = dict(mode=0, flags=sum(FLAGS.values()) | FLAG_ELLIPTIC, rho_t=rho_t, v_t=v_t, rho_p=rho_p, v_p=v_p,
+                  mu1=0.8, mu2=0.1, mu3=0.0, p1=0.5, p2=0.25, p3=0.25, basis_probability_x=0.5,
+                  afterpulse_probability=0.005, intrinsic_qber=0.01, pair_rate_hz=0.0, coincidence_window_s=0.0,
+                  source_qber=0.0, eta_b=0.0, noise_b_cps=0.0, sift_fraction=0.5)
+    params = np.array([float(values[k]) for k in PARAMS])
+    return steps, np.ascontiguousarray(passes), params
 
 
 def reference_numpy(n_trials: int, n_steps: int, rng, chunk: int = 256) -> float:
@@ -198,6 +229,17 @@ def main(argv=None) -> int:
     t_twin = min(timed(sample_trials, st, ps, prm, args.twin_trials, 0, 0, 1)[0] for _ in range(2))
     result["numpy_twin_samples_per_s"] = twin_samples / t_twin
     result["host_kernel_threads"] = cores
+    # elliptic-beam uplink fades (own kernel entry): host build on every core and on one, and the twin
+    e_st, e_ps, e_prm = elliptic_synthetic_inputs(args.passes, args.steps)
+    e_trials = max(1, args.trials // 20)
+    sample_trials_kernel(e_st, e_ps, e_prm, 2, 0, 0, 1)  # build
+    e_samples = e_trials * args.passes * args.steps
+    for name, threads in (("elliptic_host_kernel", None), ("elliptic_host_kernel_one_thread", 1)):
+        t = min(timed(sample_trials_kernel, e_st, e_ps, e_prm, e_trials, 0, 0, 1, threads=threads)[0]
+                for _ in range(args.repeat))
+        result[f"{name}_samples_per_s"] = e_samples / t
+    t = min(timed(sample_trials, e_st, e_ps, e_prm, max(1, e_trials // 10), 0, 0, 1)[0] for _ in range(2))
+    result["elliptic_numpy_twin_samples_per_s"] = max(1, e_trials // 10) * args.passes * args.steps / t
     ref, matched = result["reference_numpy_samples_per_s"], result["reference_matched_numpy_samples_per_s"]
     for name, used in (("host_kernel", cores), ("host_kernel_one_thread", 1), ("host_kernel_all_clear", cores),
                        ("numpy_twin", 1),

@@ -505,3 +505,35 @@ def test_ncu_step_budget_and_absence(tmp_path, monkeypatch):
     assert all("skipped" in p for p in out["profiles"].values()) and writes == []
     out = gpu_check.ncu_step({}, lambda: 100.0, ncu=ncu, write=lambda: writes.append(1))
     assert [p["returncode"] for p in out["profiles"].values()] == [0, 0] and len(writes) == 2
+
+
+class _DeviceArray(np.ndarray):
+    """A NumPy array that answers ``.get()`` like a CuPy array (its kernels then run as host builds)."""
+
+    def get(self):
+        return np.asarray(self)
+
+
+def test_montecarlo_elliptic_figures_on_the_fake(fake_cupy, monkeypatch):
+    """The elliptic-beam figures of gpu_checks/montecarlo.py run end to end (host builds stand in for
+    the GPU, so the agreement is exact and every figure is finite and positive)."""
+    fake = fake_cupy()
+    fake.asarray = lambda a: np.asarray(a).view(_DeviceArray)
+    from qsat.montecarlo import kernel as mc_kernel
+
+    run_kernel = mc_kernel.sample_trials_kernel
+
+    def on_device(steps, *args, **kwargs):  # device inputs give device outputs
+        out = run_kernel(np.asarray(steps), *args, **kwargs)
+        return out.view(_DeviceArray) if isinstance(steps, _DeviceArray) else out
+
+    monkeypatch.setattr(mc_kernel, "sample_trials_kernel", on_device)
+    check = _load_check("montecarlo")
+    monkeypatch.setattr(check, "gpu_best_s", lambda fn, repeat=3: (fn(), 0.5)[1])
+    out = {}
+    check.elliptic(out, trials=8, n_pass=3, n_step=20)
+    assert set(out) == {"elliptic_samples_per_s", "elliptic_host_kernel_samples_per_s", "elliptic_gpu_over_host_kernel",
+                        "elliptic_agreement_counts_identical", "elliptic_agreement_sum_eta_max_rel_diff"}
+    assert out["elliptic_samples_per_s"] == pytest.approx(8 * 3 * 20 / 0.5)
+    assert out["elliptic_agreement_counts_identical"] == 1.0
+    assert out["elliptic_agreement_sum_eta_max_rel_diff"] == 0.0

@@ -25,6 +25,10 @@ Figures (``run(budget_s) -> dict``):
 * ``agreement_counts_identical`` — fraction of (trial, pass) elements whose 12 sampled counts
   equal the host build's (same Philox counters; FMA contraction and libdevice may move a
   Poisson acceptance test by an ulp), ``agreement_sum_eta_max_rel_diff``;
+* ``elliptic_samples_per_s`` — the elliptic-beam uplink entry (``montecarlo_trials_elliptic``,
+  ``bench_montecarlo.elliptic_synthetic_inputs``, 2^12 trials x 64 passes x 400 steps),
+  ``elliptic_host_kernel_samples_per_s`` (one core), ``elliptic_gpu_over_host_kernel``, and its
+  agreement with the host build (``elliptic_agreement_*``, as above);
 * ``kernel_attributes`` — ``montecarlo_trials`` as launched (NVRTC build, 256 threads/block):
   ``num_regs``, ``local_size_bytes`` (stack frame and spills), ``max_threads_per_block``, the
   driver's occupancy (``driver_blocks_per_sm``, ``driver_occupancy``) and the calculator's
@@ -81,6 +85,32 @@ def profile_launch(trials: int = 1 << 12) -> None:
     cupy.cuda.Device().synchronize()
 
 
+def elliptic(out: dict, trials: int = 1 << 12, n_pass: int = 64, n_step: int = 400) -> None:
+    """The elliptic-beam uplink entry: GPU samples/s, one host core, and agreement with the host build."""
+    import cupy
+
+    from bench_montecarlo import elliptic_synthetic_inputs
+    from qsat.montecarlo.kernel import sample_trials_kernel
+    from qsat.montecarlo.sampler import OUT_SUM_ETA
+
+    host_in = elliptic_synthetic_inputs(n_pass, n_step)
+    dev_in = [cupy.asarray(a) for a in host_in]
+    t = gpu_best_s(lambda: sample_trials_kernel(*dev_in, trials, 0, 0, 1))
+    out["elliptic_samples_per_s"] = trials * n_pass * n_step / t
+    cpu_trials = min(16, trials)
+    sample_trials_kernel(*host_in, 2, 0, 0, 1)  # build
+    t0 = time.perf_counter()
+    host = sample_trials_kernel(*host_in, cpu_trials, 0, 0, 1, threads=1)
+    out["elliptic_host_kernel_samples_per_s"] = cpu_trials * n_pass * n_step / (time.perf_counter() - t0)
+    out["elliptic_gpu_over_host_kernel"] = out["elliptic_samples_per_s"] / out["elliptic_host_kernel_samples_per_s"]
+    gpu = sample_trials_kernel(*dev_in, cpu_trials, 0, 0, 1).get()
+    out["elliptic_agreement_counts_identical"] = float(np.mean(np.all(gpu[..., :12] == host[..., :12], axis=-1)))
+    ref = host[..., OUT_SUM_ETA]
+    ok = ref > 0
+    out["elliptic_agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok])
+                                                                  / ref[ok]))
+
+
 def run(budget_s: float, out: dict | None = None) -> dict:
     import cupy
 
@@ -130,6 +160,8 @@ def run(budget_s: float, out: dict | None = None) -> dict:
     ref = host[..., OUT_SUM_ETA]
     ok = ref > 0
     out["agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok]) / ref[ok]))
+
+    elliptic(out)
 
     if time.perf_counter() - t_start < 0.6 * budget_s:
         e2e_trials = 1 << 14
