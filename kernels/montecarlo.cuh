@@ -317,9 +317,10 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
             // the signal probability 1 - e^{-eta mu}: R = (1 + p_ap) d, E = p_dc + e_int s + p_ap d / 2,
             // d = s (1 - 2 p_dc) + 2 p_dc; no signal (eta = 0) adds nothing to sr, se
             if (lit_a) {
-                double s0 = -expm1(-(eta * mu0));
-                double s1 = -expm1(-(eta * mu1));
-                double s2 = -expm1(-(eta * mu2));
+                // a vacuum intensity (mu = 0) has s = -expm1(-0) = 0 exactly: its call is skipped
+                double s0 = mu0 != 0.0 ? -expm1(-(eta * mu0)) : 0.0;
+                double s1 = mu1 != 0.0 ? -expm1(-(eta * mu1)) : 0.0;
+                double s2 = mu2 != 0.0 ? -expm1(-(eta * mu2)) : 0.0;
                 sr[0] += f[QMC_C_WA] * s0;
                 sr[1] += f[QMC_C_WA] * s1;
                 sr[2] += f[QMC_C_WA] * s2;
