@@ -97,12 +97,25 @@ def _first_error(exc: ValidationError) -> QsatInputError:
     return QsatInputError(field, value, msg[0].lower() + msg[1:] if msg else "a valid value")
 
 
+def _check_sections_agree(scenario: Scenario) -> Scenario:
+    """Checks that span two sections (each section validates its own fields)."""
+    protocol, link = scenario.protocol, scenario.link
+    if (protocol is not None and link is not None and protocol.protocol == "bbm92" and protocol.dual_downlink
+            and link.direction == "uplink"):
+        raise QsatInputError("protocol.dual_downlink", True,
+                             "false with [link] direction = 'uplink': a dual downlink sends both photons down from "
+                             "the satellite, an uplink carries one photon up from a ground source whose partner is "
+                             "detected on the ground")
+    return scenario
+
+
 def from_dict(data: dict, base_dir: Path | str = ".") -> Scenario:
     """Validate a scenario given as a dict (e.g. parsed TOML)."""
     try:
-        return Scenario.model_validate({**data, "base_dir": Path(base_dir)})
+        scenario = Scenario.model_validate({**data, "base_dir": Path(base_dir)})
     except ValidationError as exc:
         raise _first_error(exc) from None
+    return _check_sections_agree(scenario)
 
 
 def loads(text: str, base_dir: Path | str = ".") -> Scenario:

@@ -46,6 +46,11 @@ BAD = [
      "ground_stations[0]"),
     ("no satellites", dict(sat='[[satellites]]\nname = "ISS"\nnorad_id = -1\ntle_file = 3\n'),
      "satellites[0]"),
+    ("dual downlink on an uplink",
+     dict(constraints=GOOD["constraints"] + '[protocol]\nprotocol = "bbm92"\n[link]\ndirection = "uplink"\n'
+                                            'wavelength = "850 nm"\n[link.transmitter]\ndivergence = "20 urad"\n'
+                                            'pointing_jitter = "1 urad"\n[link.receiver]\naperture = "30 cm"\n'),
+     "protocol.dual_downlink: True; expected false with [link] direction = 'uplink'"),
 ]
 
 
