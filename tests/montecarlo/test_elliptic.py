@@ -225,6 +225,12 @@ def test_elliptic_link_through_build_inputs():
     se = mc_ratio.std() * math.sqrt(1.0 / n + 1.0 / 4000)
     assert mc_ratio.mean() == pytest.approx(link_ratio, abs=4.5 * se)
     assert se < 0.03 * link_ratio  # a test with teeth: the tolerance is a few per cent
+    # a product without the receiver (another writer, or edited) is refused, naming what is missing
+    from qsat.errors import QsatInputError
+
+    del link.attrs["rx_aperture_radius_m"]
+    with pytest.raises(QsatInputError, match="link: elliptic-beam product without attribute.s. rx_aperture_radius_m"):
+        build_inputs(geometry, link, passes, protocol, detector, mc)
 
 
 @pytest.mark.gpu
