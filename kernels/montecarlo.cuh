@@ -1,5 +1,6 @@
 // montecarlo.cuh — the math of the fused Monte Carlo kernel (kernels/montecarlo.cu).
-// Twin: qsat/montecarlo/sampler.py (same counters, same operations in the same order).
+// Twin: qsat/montecarlo/sampler.py (same counters, same operations in the same order), with
+// qsat/montecarlo/elliptic.py for the elliptic-beam entry; array layout: qsat/montecarlo/layout.py.
 //
 // One element = one (trial, pass). Its draws are Philox4x32-10 blocks with key = seed and counter
 // (word0, pass, trial, tag): word0 is the step (per-step fades) or the attempt (Poisson), tag names

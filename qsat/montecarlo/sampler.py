@@ -67,46 +67,12 @@ import numpy as np
 from ..backend import array_namespace
 from ..detection.poisson import poisson_draws
 from ..random import check_seed, philox4x32_10, u01
+from . import elliptic
 
-#: Per-step input columns (kernels/montecarlo.cuh QMC_*). With the elliptic-beam flag
-#: (:data:`FLAG_ELLIPTIC`) ``eta_static`` excludes the collection of the centred short-term beam,
-#: ``w_eq_m`` is that beam's radius W_ST, ``sigma_ln2`` and ``theta_cov`` are the variance and
-#: covariance of ``Theta_i = ln(W_i^2 / W_ST^2)`` (:func:`qsat.channel.ellipticbeam.elliptic_inputs`)
-#: and ``pointing_mean`` is not read; otherwise ``theta_cov`` is not read.
-STEP_COLUMNS = ("eta_static", "pointing_mean", "w_eq_m", "sigma_x_m", "sigma_y_m", "bias_m",
-                "sigma_ln2", "noise", "weight", "theta_cov")
-#: Per-step constants the kernel reads (kernels/montecarlo.cuh QMC_C_*), from :func:`step_constants`.
-STEP_CONSTANTS = ("eta", "x0", "ax", "ay", "kx", "ky", "st", "hs", "noise", "weight", "wa", "wb", "rho", "rc")
-#: Per-row sums of the clicks without signal (kernels/montecarlo.cuh QMC_S_*), from :func:`row_sums`.
-ROW_SUMS = ("r0", "e0")
-#: Per-pass input columns.
-#: ``aperture_radius_m`` and ``obscuration_ratio``: the receiver of pass A, read with
-#: :data:`FLAG_ELLIPTIC` only (the elliptic-beam transmittance depends on lengths over the aperture).
-PASS_COLUMNS = ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b", "offset_b",
-                "clear_sky_probability_b", "aperture_radius_m", "obscuration_ratio")
-#: Scalar parameters, in the kernel's order.
-PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "mu1", "mu2", "mu3", "p1", "p2", "p3",
-          "basis_probability_x", "afterpulse_probability", "intrinsic_qber", "pair_rate_hz",
-          "coincidence_window_s", "source_qber", "eta_b", "noise_b_cps", "sift_fraction")
-#: Output columns per (trial, pass). Decoy BB84: detections and errors per basis and intensity;
-#: BBM92: entangled pairs, sifted events, errors among them, all coincidences.
-N_OUT = 16
-DECOY_OUTPUTS = ("n_x1", "n_x2", "n_x3", "n_z1", "n_z2", "n_z3", "m_x1", "m_x2", "m_x3", "m_z1", "m_z2", "m_z3")
-BBM92_OUTPUTS = ("entangled_pairs", "sifted", "errors", "coincidences")
-OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR = 12, 13, 14
+from .layout import (BBM92_OUTPUTS, DECOY_OUTPUTS, FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, MODES, N_OUT,  # noqa: F401
+                     OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS, PASS_COLUMNS, ROW_SUMS, STEP_COLUMNS,
+                     STEP_CONSTANTS, TAG_COUNTS, TAG_ORIENT, TAG_PAIR_COUNTS, TAG_STEP, TAG_WEATHER)
 
-FLAGS = {"weather": 1, "turbulence": 2, "pointing": 4, "counts": 8}
-#: Flag bit: the weather outcomes are given per (trial, row) (``clear`` argument; correlated weather).
-FLAG_CLEAR_GIVEN = 16
-#: Flag bit: uplink fades from the elliptic-beam PDT (``[link] fading = "elliptic_beam"``).
-FLAG_ELLIPTIC = 32
-MODES = {"decoy-bb84": 0, "bbm92": 1, "bbm92-dual": 2}
-
-TAG_STEP = 0x4D430001
-TAG_WEATHER = 0x4D430002
-TAG_ORIENT = 0x4D430003
-TAG_COUNTS = 0x4D430100
-TAG_PAIR_COUNTS = 0x4D430200
 _TWO_POW_M32 = 2.0**-32
 
 
@@ -211,7 +177,7 @@ def step_constants(steps, params, passes=None):
     * decoy clicks, affine in the signal probability ``s = 1 - e^(-eta mu)``:
       ``R = (1 + p_ap) d`` and ``E = p_dc + e_int s + p_ap d / 2`` with ``d = s (1 - 2 p_dc) + 2 p_dc``
       (Lim et al. 2014 simulation model, :mod:`qsat.detection.wcp`), times the step's pulses;
-    * elliptic beam (:data:`FLAG_ELLIPTIC`): :func:`_elliptic_constants`, which needs ``passes``
+    * elliptic beam (:data:`FLAG_ELLIPTIC`): :func:`qsat.montecarlo.elliptic.step_constants`, which needs ``passes``
       (the receive aperture of each row).
     """
     xp = array_namespace(steps)
@@ -226,7 +192,7 @@ def step_constants(steps, params, passes=None):
         if passes is None:
             raise ValueError("the elliptic-beam step constants need the rows (their aperture radius)")
         a = xp.asarray(passes, dtype=xp.float64)[:, PASS_COLUMNS.index("aperture_radius_m"), None]
-        return xp.ascontiguousarray(xp.stack(_elliptic_constants(f, a, prm, xp) + clicks, axis=-1)[
+        return xp.ascontiguousarray(xp.stack(elliptic.step_constants(f, a, prm, xp) + clicks, axis=-1)[
             ..., [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 8, 9]])
     with np.errstate(divide="ignore", invalid="ignore"):
         w2 = w * w
@@ -238,36 +204,6 @@ def step_constants(steps, params, passes=None):
         out = xp.stack([eta, bias, sx * sv_p, sy * sv_p, -2.0 / dx, -2.0 / dy, xp.sqrt(s2), -0.5 * s2] + clicks
                        + [zero, zero], axis=-1)
     return xp.ascontiguousarray(out)
-
-
-def _elliptic_constants(f, a, prm, xp):
-    """The elliptic-beam step constants (kernels/montecarlo.cuh, QMC_F_ELLIPTIC), lengths over the aperture radius a.
-
-    ``eta`` (static transmittance), ``x0 = bias/a``; the step-mean centroid rms ``sqrt(v_p) sigma / a``
-    and the residual jitter ``(1 - v_p) sigma^2`` as ``kx = 2 (1 - v_p)(sx^2 + sy^2)/a^2``,
-    ``ky = 2 (1 - v_p)(sx^2 - sy^2)/a^2`` (half the sum and difference of 4 x its variances, added to
-    the spot covariance); ``ln(W_i^2/a^2) ~ N(hs, st^2)`` with ``st^2 = v_t theta_var`` and
-    ``hs = ln(W_ST^2/a^2) - st^2/2`` (so ``<W_i^2> = W_ST^2``), correlation ``rho`` and
-    ``rc = sqrt(1 - rho^2)``. What is not sampled has zero rms: the centroid jitter is then all
-    residual (its exact mean), the beam keeps its short-term radius W_ST (the link budget's).
-    Returned in the order eta, x0, ax, ay, kx, ky, st, hs, rho, rc.
-    """
-    flags, v_t, v_p = int(prm[1]), prm[3], prm[5]
-    if not bool(xp.all(a > 0.0)):
-        raise ValueError("aperture_radius_m of the rows must be > 0 for the elliptic-beam Monte Carlo")
-    eta_s, _, w_st, sx, sy, bias, var, _, _, cov = (f[..., k] for k in range(len(STEP_COLUMNS)))
-    v_p = v_p if flags & FLAGS["pointing"] else 0.0
-    v_t = v_t if flags & FLAGS["turbulence"] else 0.0
-    sv_p, res_p = math.sqrt(v_p), 2.0 * (1.0 - v_p)
-    a2 = a * a
-    sx2, sy2 = sx * sx / a2, sy * sy / a2
-    s2 = var * v_t
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = xp.where(var > 0.0, cov / var, 0.0)
-        hs = xp.log(w_st * w_st / a2) - 0.5 * s2
-    rc = xp.sqrt(xp.maximum(1.0 - rho * rho, 0.0))
-    return [eta_s, bias / a, sx * sv_p / a, sy * sv_p / a, (sx2 + sy2) * res_p, (sx2 - sy2) * res_p, xp.sqrt(s2),
-            hs, rho, rc]
 
 
 def row_sums(steps, passes, params):
@@ -293,7 +229,7 @@ def _eta(c, clear, arm: _Arm, flags: int, eps, xp):
     """Realised transmittance of one step of one link (twin of ``qmc_eta``); ``c``: step constants,
     ``eps``: the rows' obscuration ratios (elliptic beam only)."""
     if arm.elliptic:
-        return _eta_elliptic(c, clear, arm, eps, xp)
+        return elliptic.transmittance(c, clear, arm.g, eps, xp)
     gx, gy, gt = arm.g
     eta = c[:, 0] * clear
     expo = 0.0
@@ -304,43 +240,6 @@ def _eta(c, clear, arm: _Arm, flags: int, eps, xp):
     if flags & FLAGS["turbulence"]:
         expo = expo + (c[:, 6] * gt + c[:, 7])
     eta = eta * xp.exp(expo)
-    return xp.where(eta < 1.0, eta, 1.0)
-
-
-def _eta_elliptic(c, clear, arm: _Arm, eps, xp):
-    """Elliptic-beam transmittance of one step (twin of ``qmc_eta`` for ``qmc_arm_eb``).
-
-    The spot covariance plus 4 x the residual centroid covariance of the step is the spot averaged
-    over that jitter (exact: the transmittance is linear in the irradiance, and the convolution of
-    two Gaussians is Gaussian); its eigenvalues and axis go into the closed form
-    (:func:`qsat.channel.ellipticbeam._elliptic_disk`, lengths over the aperture radius).
-    """
-    from ..channel.ellipticbeam import _elliptic_disk
-
-    gx, gy, g1, g2, ga, gb = arm.g
-    x0 = c[:, 1] + c[:, 2] * gx
-    y0 = c[:, 3] * gy
-    e1 = xp.exp(c[:, 7] + c[:, 6] * g1)
-    e2 = xp.exp(c[:, 7] + c[:, 6] * (c[:, 12] * g1 + c[:, 13] * g2))
-    r = xp.hypot(ga, gb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cos2 = xp.where(r > 0.0, ga / r, 1.0)
-        sin2 = xp.where(r > 0.0, gb / r, 0.0)
-    half = 0.5 * (e1 - e2)
-    m = 0.5 * (e1 + e2) + c[:, 4]
-    dx = half * cos2 + c[:, 5]
-    dy = half * sin2
-    d = xp.hypot(dx, dy)
-    lo = m - d
-    w1, w2 = xp.sqrt(m + d), xp.sqrt(xp.where(lo > 0.0, lo, 1e-300))
-    phi = 0.5 * xp.arctan2(dy, dx)
-    eta = _elliptic_disk(x0, y0, w1, w2, phi, 1.0, xp)
-    obscured = eps > 0.0
-    if bool(xp.any(obscured)):
-        inner = _elliptic_disk(x0, y0, w1, w2, phi, xp.where(obscured, eps, 1.0), xp)
-        eta = xp.where(obscured, eta - inner, eta)
-    eta = xp.clip(eta, 0.0, 1.0)
-    eta = c[:, 0] * clear * eta
     return xp.where(eta < 1.0, eta, 1.0)
 
 

@@ -134,7 +134,7 @@ def test_mean_over_residual_jitter_is_exact(w_st):
 def test_spot_plus_residual_jitter_matches_an_eigendecomposition():
     """The kernel's spot (semi-axes and axis from the shape drivers, plus 4 x the residual jitter
     covariance) against numpy's eigendecomposition of that covariance matrix, through the closed form."""
-    from qsat.montecarlo import sampler
+    from qsat.montecarlo import elliptic
 
     rng = np.random.default_rng(20261126)
     n = 200
@@ -147,12 +147,9 @@ def test_spot_plus_residual_jitter_matches_an_eigendecomposition():
     c[:, 4], c[:, 5] = 2.0 * (rx + ry), 2.0 * (rx - ry)
     c[:, 6], c[:, 7], c[:, 12], c[:, 13] = 1.0, 0.0, 0.0, 1.0
 
-    class Arm:
-        elliptic = True
-        # e1 = exp(g1) = w1^2, e2 = exp(g2) = w2^2; orientation (ga, gb) at angle 2 phi
-        g = [np.zeros(n), y0, 2.0 * np.log(w1), 2.0 * np.log(w2), np.cos(2 * phi), np.sin(2 * phi)]
-
-    got = sampler._eta_elliptic(c, 1.0, Arm(), np.zeros(n), np)
+    # drivers: centroid (x from the constants), exp(g1) = w1^2, exp(g2) = w2^2, orientation at 2 phi
+    g = [np.zeros(n), y0, 2.0 * np.log(w1), 2.0 * np.log(w2), np.cos(2 * phi), np.sin(2 * phi)]
+    got = elliptic.transmittance(c, 1.0, g, np.zeros(n), np)
     cov = np.empty((n, 2, 2))
     rot = np.stack([np.stack([np.cos(phi), -np.sin(phi)], -1), np.stack([np.sin(phi), np.cos(phi)], -1)], -2)
     cov[:] = rot @ (np.eye(2)[None] * np.stack([w1**2, w2**2], -1)[:, None, :]) @ np.swapaxes(rot, -1, -2)
