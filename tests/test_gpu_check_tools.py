@@ -537,3 +537,28 @@ def test_montecarlo_elliptic_figures_on_the_fake(fake_cupy, monkeypatch):
     assert out["elliptic_samples_per_s"] == pytest.approx(8 * 3 * 20 / 0.5)
     assert out["elliptic_agreement_counts_identical"] == 1.0
     assert out["elliptic_agreement_sum_eta_max_rel_diff"] == 0.0
+
+
+def test_montecarlo_cost_breakdown_on_the_fake(fake_cupy, monkeypatch):
+    """Each breakdown run launches the kernel with its own flags, and the costs are differences."""
+    fake_cupy()
+    seen = []
+
+    def record(steps, passes, params, *args, **kwargs):
+        seen.append(int(params[1]))
+        return None
+
+    monkeypatch.setattr("qsat.montecarlo.kernel.sample_trials_kernel", record)
+    check = _load_check("montecarlo")
+    times = {0: 1.0, 6: 3.0, 8: 1.5, 14: 3.5}  # seconds per call by flags
+    monkeypatch.setattr(check, "gpu_best_s", lambda fn, repeat=3: (fn(), times[seen[-1]])[1])
+    prm = np.zeros(21)
+    prm[1] = 31.0
+    out = {}
+    check.breakdown(out, np.zeros((2, 5, 10)), np.zeros((2, 9)), prm, 100)
+    assert seen == [0, 6, 8, 14] and prm[1] == 31.0  # the caller's parameters are left alone
+    b = out["cost_breakdown"]
+    samples = 100 * 2 * 5
+    assert b["nothing"]["samples_per_s"] == samples / 1.0
+    assert b["fades_cost_ns_per_sample"] == pytest.approx(2.0 / samples * 1e9)
+    assert b["counts_cost_ns_per_sample"] == pytest.approx(0.5 / samples * 1e9)

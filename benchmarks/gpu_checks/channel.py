@@ -5,7 +5,7 @@ Figures (``run(budget_s) -> dict``):
 * ``step_kernel_steps_per_s`` — steps/s of ``kernels/channel_step.cu`` over 2^24 steps;
   ``step_bytes_per_step`` = 4 doubles + 1 byte in, 22 doubles out (209 B); the achieved
   bytes/s over the measured device copy bandwidth is ``step_kernel_fraction_of_roofline``
-  (target >= 0.30);
+  (target >= 0.30); ``step_kernel_uplink_*`` the same for an uplink (beam spread and wander too);
 * ``step_kernel_max_rel_diff`` — GPU vs NumPy twin on 2^17 steps, relative where |value| > 1e-6
   (expect ~1e-11), and ``step_kernel_max_abs_diff`` (loss terms near 0 dB carry only absolute
   rounding, ~1e-16);
@@ -46,13 +46,18 @@ SAMPLE_BYTES = 8
 KERNEL = ("channel_step", "channel_step")
 
 
-def _params():
+def _params(direction: str = "downlink"):
+    """A Micius-like downlink (Xinglong 1 m receiver), or an uplink to a 0.3 m on-board receiver."""
     from qsat.channel.budget import LinkParameters
     from qsat.channel.config import LinkConfig
 
-    cfg = LinkConfig.model_validate({
-        "wavelength": 850e-9, "transmitter": {"divergence": 10e-6, "aperture": 0.3, "pointing_jitter": 1e-6},
-        "receiver": {"aperture": 1.0, "field_of_view": 100e-6}, "atmosphere": {"site": "clear"}})
+    if direction == "uplink":
+        link = {"direction": "uplink", "transmitter": {"divergence": 20e-6, "aperture": 0.18, "pointing_jitter": 1e-6},
+                "receiver": {"aperture": 0.3, "field_of_view": 100e-6}}
+    else:
+        link = {"transmitter": {"divergence": 10e-6, "aperture": 0.3, "pointing_jitter": 1e-6},
+                "receiver": {"aperture": 1.0, "field_of_view": 100e-6}}
+    cfg = LinkConfig.model_validate({"wavelength": 850e-9, "atmosphere": {"site": "clear"}, **link})
     return LinkParameters.from_config(cfg, station_altitude_m=960.0)
 
 
@@ -106,6 +111,10 @@ def run(budget_s: float, out: dict | None = None) -> dict:
     out["step_bytes_per_step"] = STEP_BYTES
     out["step_kernel_fraction_of_roofline"] = n * STEP_BYTES / t / bw
     out["step_kernel_attributes"] = launched_kernel_attributes(KERNEL)
+    p_up = _params("uplink")  # beam spread and wander terms on top (the same bytes per step)
+    t = gpu_best_s(lambda: channel_step_gpu(el, d, sun, moon, valid, p_up))
+    out["step_kernel_uplink_steps_per_s"] = n / t
+    out["step_kernel_uplink_fraction_of_roofline"] = n * STEP_BYTES / t / bw
 
     m = 1 << 17
     host = [cp.asnumpy(a[:m]) for a in (el, d, sun, moon, valid)]

@@ -25,6 +25,8 @@ Figures (``run(budget_s) -> dict``):
 * ``agreement_counts_identical`` — fraction of (trial, pass) elements whose 12 sampled counts
   equal the host build's (same Philox counters; FMA contraction and libdevice may move a
   Poisson acceptance test by an ulp), ``agreement_sum_eta_max_rel_diff``;
+* ``cost_breakdown`` — samples/s with nothing, only the fades, only the counts, or both sampled
+  (weather off), and the per-sample cost of the fades and of the counts by difference;
 * ``elliptic_samples_per_s`` — the elliptic-beam uplink entry (``montecarlo_trials_elliptic``,
   ``bench_montecarlo.elliptic_synthetic_inputs``, 2^12 trials x 64 passes x 400 steps),
   ``elliptic_host_kernel_samples_per_s`` (one core), ``elliptic_gpu_over_host_kernel``, and its
@@ -70,6 +72,37 @@ def sweep(out: dict, st, ps, prm, trials: int, t_start: float, budget_s: float) 
     samples = trials * st.shape[0] * st.shape[1]
     sweep_if_budget(out, lambda: sample_trials_kernel(st, ps, prm, trials, 0, 0, 1), samples, "samples", KERNEL,
                     t_start, budget_s)
+
+
+#: What each breakdown run samples (the flags of ``[montecarlo] sample``); weather is left out of
+#: all of them, so every pass is walked.
+BREAKDOWN = {"nothing": (), "fades": ("turbulence", "pointing"), "counts": ("counts",),
+             "fades_and_counts": ("turbulence", "pointing", "counts")}
+
+
+def breakdown(out: dict, st, ps, prm, trials: int) -> None:
+    """Samples/s of the fused kernel with parts of the sampling switched off (``cost_breakdown``).
+
+    ``nothing``: the walk, one exp and the expm1s of the click statistics per step; ``fades``
+    adds a Philox block, Box-Muller and the AR(1) update per step; ``counts`` adds the 12
+    Poisson draws per pass. The differences of the per-sample times are what each part costs —
+    a profile from timings alone, for where ncu is not at hand.
+    """
+    from qsat.montecarlo.kernel import sample_trials_kernel
+    from qsat.montecarlo.sampler import FLAGS, PARAMS
+
+    samples = trials * st.shape[0] * st.shape[1]
+    k = PARAMS.index("flags")
+    result = {}
+    for name, sampled in BREAKDOWN.items():
+        flags_prm = prm.copy()
+        flags_prm[k] = float(sum(FLAGS[f] for f in sampled))
+        t = gpu_best_s(lambda: sample_trials_kernel(st, ps, flags_prm, trials, 0, 0, 1))
+        result[name] = {"samples_per_s": samples / t, "ns_per_sample": t / samples * 1e9}
+    base = result["nothing"]["ns_per_sample"]
+    result["fades_cost_ns_per_sample"] = result["fades"]["ns_per_sample"] - base
+    result["counts_cost_ns_per_sample"] = result["counts"]["ns_per_sample"] - base
+    out["cost_breakdown"] = result
 
 
 def profile_launch(trials: int = 1 << 12) -> None:
@@ -161,6 +194,7 @@ def run(budget_s: float, out: dict | None = None) -> dict:
     ok = ref > 0
     out["agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok]) / ref[ok]))
 
+    breakdown(out, st, ps, prm, trials)
     elliptic(out)
 
     if time.perf_counter() - t_start < 0.6 * budget_s:
