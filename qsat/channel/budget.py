@@ -64,6 +64,7 @@ FADE_COLUMNS = OUTPUTS[OUTPUTS.index("fade_t_static"):] + ("rytov_variance",)
 
 _DB = 10.0 / math.log(10.0)
 _TINY = 1e-300
+_STAND_IN_RANGE_M = 1.0e6  # range given to invalid steps (their results are NaN)
 
 #: Per-scenario constants of the per-step formulas (:meth:`LinkParameters.derived`), appended to
 #: the scalars by :meth:`LinkParameters.packed` (``QCH_K`` ... in kernels/channel.cuh).
@@ -318,7 +319,10 @@ def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, va
     p = params
     c = p.derived()
     el = xp.clip(xp.asarray(elevation_rad, dtype=xp.float64), 0.0, 0.5 * math.pi)
-    d = xp.asarray(range_m, dtype=xp.float64)
+    valid = xp.asarray(valid).astype(bool)
+    # invalid (padded) steps are masked to NaN below; a stand-in range keeps their terms finite on
+    # the way (a zero range, as padding carries, would divide by zero in the uplink's beam spread)
+    d = xp.where(valid, xp.asarray(range_m, dtype=xp.float64), _STAND_IN_RANGE_M)
     uplink = p.uplink != 0.0
 
     sin_el = xp.sin(el)
@@ -408,7 +412,7 @@ def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, va
             r0, rytov, scint, theta0, air_mass, w_st,
             trans / point_st, weq_st, sx, sy, jb + zeros, sigma_ln2, inv_a, inv_b]
     result = xp.stack([xp.broadcast_to(col, r0.shape) for col in cols], axis=-1)
-    result = xp.where(xp.asarray(valid).astype(bool)[..., None], result, xp.nan)
+    result = xp.where(valid[..., None], result, xp.nan)
     if out is not None:
         out[...] = result.reshape(out.shape)
         return out

@@ -41,6 +41,20 @@ def test_horizon_and_mask(downlink_params):
 
 
 @pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
+def test_padded_steps_are_nan_without_warnings(which, request):
+    """Padding carries zero range and elevation: its rows are NaN, with no divide-by-zero on the way
+    (pytest turns warnings into errors), and the valid rows do not depend on the padding."""
+    p = request.getfixturevalue(which)
+    el = np.array([0.4, 0.0, 0.9, 0.0])
+    d = np.array([1.0e6, 0.0, 6.0e5, 0.0])
+    valid = np.array([1, 0, 1, 0], dtype=np.uint8)
+    res = channel_step(el, d, np.full(4, -1.0), np.full(4, -1.0), valid, p)
+    assert np.all(np.isnan(res[[1, 3]])) and np.all(np.isfinite(res[[0, 2]]))
+    alone = channel_step(el[[0, 2]], d[[0, 2]], np.full(2, -1.0), np.full(2, -1.0), np.ones(2, np.uint8), p)
+    assert np.array_equal(res[[0, 2]], alone)
+
+
+@pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
 def test_loss_grows_with_range_and_air_mass(which, request):
     p = request.getfixturevalue(which)
     d = np.linspace(400e3, 3000e3, 200)
