@@ -91,12 +91,12 @@ def elliptic_synthetic_inputs(n_pass: int, n_steps: int):
     steps = np.ascontiguousarray(np.stack([np.broadcast_to(cols[k], x.shape) for k in STEP_COLUMNS], axis=-1))
     passes = np.zeros((n_pass, len(PASS_COLUMNS)))
     for k, v in dict(clear_sky_probability=0.7, n_steps=n_steps, pass_a=np.arange(n_pass),
-                     clear_sky_probability_b=1.0, aperture_radius_m=0.15, obscuration_ratio=0.0).items():
+                     clear_sky_probability_b=1.0, aperture_radius_m=0.15, obscuration_ratio=0.0, mu1=0.8, mu2=0.1,
+                     mu3=0.0, p1=0.5, p2=0.25, p3=0.25, basis_probability_x=0.5).items():
         passes[:, PASS_COLUMNS.index(k)] = v
     rho_t, v_t = step_mean_statistics(1.0, 0.5)
     rho_p, v_p = step_mean_statistics(1.0, 2.0)
     values = dict(mode=0, flags=sum(FLAGS.values()) | FLAG_ELLIPTIC, rho_t=rho_t, v_t=v_t, rho_p=rho_p, v_p=v_p,
-                  mu1=0.8, mu2=0.1, mu3=0.0, p1=0.5, p2=0.25, p3=0.25, basis_probability_x=0.5,
                   afterpulse_probability=0.005, intrinsic_qber=0.01, pair_rate_hz=0.0, coincidence_window_s=0.0,
                   source_qber=0.0, eta_b=0.0, noise_b_cps=0.0, sift_fraction=0.5)
     params = np.array([float(values[k]) for k in PARAMS])
@@ -134,7 +134,9 @@ def reference_matched(inputs, n_trials: int, rng) -> np.ndarray:
     statistics, then 12 Poisson counts per pass. Same arithmetic as the twin; no key.
     """
     st, ps = inputs.steps, inputs.passes
-    prm = dict(zip(__import__("qsat.montecarlo.sampler", fromlist=["PARAMS"]).PARAMS, inputs.params))
+    layout = __import__("qsat.montecarlo.sampler", fromlist=["PARAMS"])
+    prm = dict(zip(layout.PARAMS, inputs.params))
+    prm.update(zip(layout.PASS_COLUMNS, inputs.passes[0]))  # one source for every pass here
     n_pass, n_step = st.shape[:2]
     shape = (n_trials, n_pass)
     clear = (rng.random(shape) < ps[None, :, 0]).astype(float)

@@ -55,7 +55,10 @@
 #define QMC_P_CLEAR_B 6
 #define QMC_APERTURE 7    // elliptic beam: receive aperture radius of pass A (m; the step constants are
 #define QMC_OBSCURATION 8 // already scaled by it) and its central obscuration ratio
-#define QMC_N_PASS_COLS 9
+#define QMC_MU 9          // decoy: 9, 10, 11 mean photon numbers; 12, 13, 14 intensity probabilities;
+#define QMC_PROB 12       // 15 X-basis probability — the pass's source (configured, or optimised per pass)
+#define QMC_PX 15
+#define QMC_N_PASS_COLS 16
 
 // Scalar parameters (sampler.PARAMS).
 #define QMC_MODE 0        // 0 decoy BB84; BBM92 with 1: one photon downlinked, its partner detected on board,
@@ -65,18 +68,15 @@
 #define QMC_V_T 3         // variance fraction of the step mean of the turbulence driver
 #define QMC_RHO_P 4       // same for the pointing displacement
 #define QMC_V_P 5
-#define QMC_MU 6          // 6, 7, 8: mean photon numbers; 9, 10, 11: intensity probabilities
-#define QMC_PROB 9
-#define QMC_PX 12         // X-basis probability
-#define QMC_P_AP 13       // afterpulse probability
-#define QMC_E_INT 14      // intrinsic (misalignment) error
-#define QMC_PAIR_RATE 15  // bbm92: pairs per second
-#define QMC_WINDOW 16     // bbm92: coincidence window (s)
-#define QMC_E_SRC 17      // bbm92: source QBER
-#define QMC_ETA_B 18      // bbm92: on-board arm transmittance (detector efficiency)
-#define QMC_NOISE_B 19    // bbm92: noise cps of the on-board arm
-#define QMC_SIFT 20       // bbm92: sifted fraction of coincidences
-#define QMC_N_PARAMS 21
+#define QMC_P_AP 6        // afterpulse probability
+#define QMC_E_INT 7       // intrinsic (misalignment) error
+#define QMC_PAIR_RATE 8   // bbm92: pairs per second
+#define QMC_WINDOW 9      // bbm92: coincidence window (s)
+#define QMC_E_SRC 10      // bbm92: source QBER
+#define QMC_ETA_B 11      // bbm92: on-board arm transmittance (detector efficiency)
+#define QMC_NOISE_B 12    // bbm92: noise cps of the on-board arm
+#define QMC_SIFT 13       // bbm92: sifted fraction of coincidences
+#define QMC_N_PARAMS 14
 
 // Output columns per element (sampler.OUTPUTS).
 #define QMC_N_OUT 16
@@ -291,7 +291,7 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     }
     double rho_t = prm[QMC_RHO_T], rho_p = prm[QMC_RHO_P];
     double inn_t = sqrt(1.0 - rho_t * rho_t), inn_p = sqrt(1.0 - rho_p * rho_p);
-    double mu0 = prm[QMC_MU], mu1 = prm[QMC_MU + 1], mu2 = prm[QMC_MU + 2];
+    double mu0 = pass_in[QMC_MU], mu1 = pass_in[QMC_MU + 1], mu2 = pass_in[QMC_MU + 2];
     double eps = pass_in[QMC_OBSCURATION];
     Arm arm_a = {}, arm_b = {};
     // decoy: clicks and errors per intensity from the signal (sr, se) and without it (r0, e0: the
@@ -350,16 +350,17 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     uint32_t tag = mode == 2 ? QMC_TAG_PAIR_COUNTS : QMC_TAG_COUNTS;
     for (int j = 0; j < QMC_N_OUT; ++j) out[j] = 0.0;
     if (mode == 0) {
-        double px = prm[QMC_PX];
+        double px = pass_in[QMC_PX];
+        const double* prob = pass_in + QMC_PROB;
         double fx = px * px, fz = (1.0 - px) * (1.0 - px);
         // one call per intensity with a constant k, so sr and se stay in registers (a loop over k
         // that the compiler does not unroll would put them in local memory for the whole walk)
-        qmc_decoy_counts(out, 0, prm[QMC_PROB] * (sr[0] + r0), prm[QMC_PROB] * (se[0] + e0), fx, fz, sample, row,
-                         trial, tag, seed);
-        qmc_decoy_counts(out, 1, prm[QMC_PROB + 1] * (sr[1] + r0), prm[QMC_PROB + 1] * (se[1] + e0), fx, fz, sample,
-                         row, trial, tag, seed);
-        qmc_decoy_counts(out, 2, prm[QMC_PROB + 2] * (sr[2] + r0), prm[QMC_PROB + 2] * (se[2] + e0), fx, fz, sample,
-                         row, trial, tag, seed);
+        qmc_decoy_counts(out, 0, prob[0] * (sr[0] + r0), prob[0] * (se[0] + e0), fx, fz, sample, row, trial, tag,
+                         seed);
+        qmc_decoy_counts(out, 1, prob[1] * (sr[1] + r0), prob[1] * (se[1] + e0), fx, fz, sample, row, trial, tag,
+                         seed);
+        qmc_decoy_counts(out, 2, prob[2] * (sr[2] + r0), prob[2] * (se[2] + e0), fx, fz, sample, row, trial, tag,
+                         seed);
     } else {
         double q = prm[QMC_SIFT], e_src = prm[QMC_E_SRC];
         double t = sr[0], a = sr[1];

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..detection.detectors import DetectorConfig
-from ..detection.wcp import click_probabilities
 from ..errors import QsatInputError
 from ..protocols.bbm92 import SIFT_FRACTION
 from .config import MonteCarloConfig
-from .sampler import (FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, MODES, PARAMS, PASS_COLUMNS, STEP_COLUMNS,
-                      step_mean_statistics)
+from .sampler import (FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, MODES, PARAMS, PASS_COLUMNS, SOURCE_COLUMNS,
+                      STEP_COLUMNS, step_mean_statistics)
 
 
 @dataclass
@@ -88,6 +87,16 @@ def _column(ds, name, default=None):
     if default is None:
         raise QsatInputError("link", f"no '{name}' variable", "the link stage's product (qsat.channel.stage)")
     return default
+
+
+def _optimised_source(geometry, link, cfg, detector, step_s: float, seed: int) -> np.ndarray:
+    """(n_pass, len(SOURCE_COLUMNS)): the keys stage's per-pass optimum of the decoy-BB84 source."""
+    from ..protocols.stage import dead_time_factor, detection_inputs, pass_blocks
+
+    valid, eta, pdc = detection_inputs(geometry, link, cfg, detector)
+    res = pass_blocks(eta * dead_time_factor(eta, pdc, valid, cfg, detector), valid, pdc, step_s, cfg, seed)
+    return np.concatenate([res["mean_photon_numbers"], res["intensity_probabilities"],
+                           res["basis_probability_x"][:, None]], axis=-1)
 
 
 def _elliptic_link(link):
@@ -177,7 +186,7 @@ def inputs_for_run(run, mc: MonteCarloConfig | None = None) -> MonteCarloInputs:
     mc = mc if mc is not None else (getattr(sc, "montecarlo", None) or MonteCarloConfig())
     return build_inputs(run.products["geometry"], run.products["link"], run.products["passes"], sc.protocol,
                         getattr(sc, "detector", None), mc, getattr(sc, "network", None), warn=run.warn,
-                        base_dir=sc.base_dir, stations=scenario_stations(sc), start=sc.time.start)
+                        base_dir=sc.base_dir, stations=scenario_stations(sc), start=sc.time.start, seed=sc.seed)
 
 
 def _correlated_weather(passes_table, network, stations, start, warn) -> tuple[np.ndarray, np.ndarray] | None:
@@ -202,8 +211,11 @@ def _correlated_weather(passes_table, network, stations, start, warn) -> tuple[n
 
 def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: DetectorConfig | None,
                  mc: MonteCarloConfig, network=None, warn=None, base_dir=None, stations=None,
-                 start=None) -> MonteCarloInputs:
+                 start=None, seed: int = 0) -> MonteCarloInputs:
     """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`.
+
+    ``seed`` (the scenario's) seeds the per-pass source optimisation of ``[protocol] optimize``,
+    as in the keys stage, so both stages use the same source per pass.
 
     ``stations`` (``(name, latitude_deg, longitude_deg)`` in scenario order, :func:`scenario_stations`)
     and ``start`` (the scenario's start time) key the correlated weather of ``[network.weather]``.
@@ -244,24 +256,26 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     eta_static = t_static * factor
     pdc = np.where(valid, np.asarray(detector.extraneous_probability(bg)), 0.0)
     mode = MODES["bbm92-dual" if cfg.protocol == "bbm92" and cfg.dual_downlink else cfg.protocol]
+    n_pass = valid.shape[0]
+    source = np.zeros((n_pass, len(SOURCE_COLUMNS)))
     if mode == MODES["decoy-bb84"]:
-        mu = np.asarray(cfg.mean_photon_numbers, dtype=np.float64)
-        p = np.asarray(cfg.intensity_probabilities, dtype=np.float64)
+        from ..protocols.stage import dead_time_factor
+
         # first-order dead time at the mean click rate, as in the keys stage
-        r, _ = click_probabilities(trans * factor, mu, pdc, cfg.afterpulse_probability, cfg.intrinsic_qber)
-        rate = cfg.rep_rate_hz * (r @ p) / detector.n_detectors
-        eta_static = eta_static * np.asarray(detector.dead_time_factor(rate))
+        dead = dead_time_factor(trans * factor, pdc, valid, cfg, detector)
+        eta_static = eta_static * dead
         noise = pdc
         weight = np.where(valid, cfg.rep_rate_hz * step_s, 0.0)
+        source[:] = np.concatenate([cfg.mean_photon_numbers, cfg.intensity_probabilities, [cfg.basis_probability_x]])
+        if cfg.optimize:  # the keys stage's per-pass optimum: the same function on the same inputs
+            source = _optimised_source(geometry, link, cfg, detector, step_s, seed)
     else:
-        mu = np.zeros(3)
-        p = np.zeros(3)
         noise = np.where(valid, pdc / detector.window_s * detector.n_detectors, 0.0)
         weight = np.where(valid, step_s, 0.0)
     steps = np.ascontiguousarray(np.stack([eta_static, point_mean, w_eq, sx, sy, bias, s_ln, noise, weight,
                                            theta_cov], axis=-1), dtype=np.float64)
     assert steps.shape[-1] == len(STEP_COLUMNS)
-    n_pass, n_step = valid.shape
+    n_step = valid.shape[1]
     idx = np.arange(n_step)
     last = np.where(valid.any(axis=1), np.max(np.where(valid, idx[None, :] + 1, 0), axis=1), 0)
     p_clear = clear_sky_probabilities(passes_table, mc, network, warn, base_dir)
@@ -278,7 +292,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
         month = pd.to_datetime(passes_table["rise_utc"], utc=True).dt.strftime("%Y-%m").to_numpy().astype(str)
     if mode == MODES["bbm92-dual"]:
         steps, steps_b, passes, row_coords = _pairs(geometry, passes_table, valid, steps, p_clear, step_s,
-                                                    pass_id, station)
+                                                    pass_id, station)  # BBM92: no decoy source columns
         pass_id, station = np.arange(len(passes)), row_coords.pop("station_pair")
         satellite = satellite[passes[:, 2].astype(int)]
         month = month[passes[:, 2].astype(int)] if month is not None else None
@@ -286,9 +300,9 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
         zero = np.zeros(n_pass)
         aperture, obscuration = ((float(link.attrs["rx_aperture_radius_m"]), float(link.attrs["rx_obscuration_ratio"]))
                                  if elliptic is not None else (0.0, 0.0))
-        passes = np.ascontiguousarray(np.stack([p_clear, last.astype(np.float64), np.arange(n_pass, dtype=np.float64),
-                                                zero, zero, zero, np.ones(n_pass), zero + aperture,
-                                                zero + obscuration], axis=-1))
+        passes = np.ascontiguousarray(np.concatenate([np.stack(
+            [p_clear, last.astype(np.float64), np.arange(n_pass, dtype=np.float64), zero, zero, zero, np.ones(n_pass),
+             zero + aperture, zero + obscuration], axis=-1), source], axis=-1))
     assert passes.shape[-1] == len(PASS_COLUMNS)
     flags = sum(FLAGS[name] for name in mc.sample) | (FLAG_ELLIPTIC if elliptic is not None else 0)
     weather, weather_note = None, None
@@ -314,8 +328,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     rho_p, v_p = step_mean_statistics(step_s, mc.pointing_coherence_time)
     values = {
         "mode": mode, "flags": flags, "rho_t": rho_t, "v_t": v_t, "rho_p": rho_p, "v_p": v_p,
-        "mu1": mu[0], "mu2": mu[1], "mu3": mu[2], "p1": p[0], "p2": p[1], "p3": p[2],
-        "basis_probability_x": cfg.basis_probability_x, "afterpulse_probability": cfg.afterpulse_probability,
+        "afterpulse_probability": cfg.afterpulse_probability,
         "intrinsic_qber": cfg.intrinsic_qber, "pair_rate_hz": cfg.pair_rate_hz,
         "coincidence_window_s": cfg.coincidence_window_s, "source_qber": cfg.pair_source_qber,
         "eta_b": detector.efficiency, "noise_b_cps": detector.n_detectors * detector.dark_count_rate_cps,
@@ -325,8 +338,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
     key_settings = dict(eps_sec=cfg.eps_sec, eps_cor=cfg.eps_cor,
                         error_correction_efficiency=cfg.error_correction_efficiency)
     if mode == MODES["decoy-bb84"]:
-        key_settings.update(tail=cfg.tail_bound, min_z_counts=cfg.min_z_counts,
-                            mu=[float(x) for x in mu], p=[float(x) for x in p])
+        key_settings.update(tail=cfg.tail_bound, min_z_counts=cfg.min_z_counts)
     notes = [weather_note] if weather_note else []
     if not math.isclose(v_t, 1.0) or not math.isclose(v_p, 1.0):
         notes.append(f"step means of fades over {step_s:g} s steps: turbulence variance fraction {v_t:.3g}, "
@@ -372,7 +384,7 @@ def _pairs(geometry, passes_table, valid, steps, p_clear, step_s, pass_id, stati
         rows_b[r, :n] = steps[j, b0:b0 + n]
         both = valid[i, a0:a0 + n] & valid[j, b0:b0 + n]
         rows_a[r, :n, 8] = np.where(both, step_s, 0.0)
-        columns.append([p_clear[i], n, i, a0, j, b0, p_clear[j], 0.0, 0.0])
+        columns.append([p_clear[i], n, i, a0, j, b0, p_clear[j]] + [0.0] * (len(PASS_COLUMNS) - 7))
     coords = {"pass_a": ("pass", pass_id[[s[0] for s in spans]]), "pass_b": ("pass", pass_id[[s[1] for s in spans]]),
               "station_pair": np.array([f"{station[i]}+{station[j]}" for i, j, *_ in spans])}
     return (np.ascontiguousarray(rows_a), np.ascontiguousarray(rows_b),

@@ -21,12 +21,16 @@ ROW_SUMS = ("r0", "e0")
 #: Per-pass input columns.
 #: ``aperture_radius_m`` and ``obscuration_ratio``: the receiver of pass A, read with
 #: :data:`FLAG_ELLIPTIC` only (the elliptic-beam transmittance depends on lengths over the aperture).
+#: ``mu1 ... basis_probability_x``: the decoy-BB84 source of the row's pass, the configured one or
+#: the keys stage's per-pass optimum (``[protocol] optimize``); not read for BBM92.
 PASS_COLUMNS = ("clear_sky_probability", "n_steps", "pass_a", "offset_a", "pass_b", "offset_b",
-                "clear_sky_probability_b", "aperture_radius_m", "obscuration_ratio")
+                "clear_sky_probability_b", "aperture_radius_m", "obscuration_ratio",
+                "mu1", "mu2", "mu3", "p1", "p2", "p3", "basis_probability_x")
+#: The decoy-BB84 source columns of :data:`PASS_COLUMNS`, in order.
+SOURCE_COLUMNS = ("mu1", "mu2", "mu3", "p1", "p2", "p3", "basis_probability_x")
 #: Scalar parameters, in the kernel's order.
-PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "mu1", "mu2", "mu3", "p1", "p2", "p3",
-          "basis_probability_x", "afterpulse_probability", "intrinsic_qber", "pair_rate_hz",
-          "coincidence_window_s", "source_qber", "eta_b", "noise_b_cps", "sift_fraction")
+PARAMS = ("mode", "flags", "rho_t", "v_t", "rho_p", "v_p", "afterpulse_probability", "intrinsic_qber",
+          "pair_rate_hz", "coincidence_window_s", "source_qber", "eta_b", "noise_b_cps", "sift_fraction")
 #: Output columns per (trial, pass). Decoy BB84: detections and errors per basis and intensity;
 #: BBM92: entangled pairs, sifted events, errors among them, all coincidences.
 N_OUT = 16

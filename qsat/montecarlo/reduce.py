@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import array_namespace, to_numpy
-from .sampler import DECOY_OUTPUTS, OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA
+from .sampler import DECOY_OUTPUTS, OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PASS_COLUMNS
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -37,8 +37,11 @@ RESULTS = {
 }
 
 
-def pass_results(out, protocol: str, key_settings: dict) -> dict:
+def pass_results(out, protocol: str, key_settings: dict, rows) -> dict:
     """Per-(trial, pass) results (``RESULTS``) from kernel outputs (n_trials, n_passes, N_OUT).
+
+    ``rows``: the passes' inputs (n_passes, len(PASS_COLUMNS)), whose source columns give the
+    decoy-BB84 intensities and their probabilities of each pass (configured or optimised).
 
     A Poisson draw that failed (probability < 1e-60 per draw) shows as a negative count; the
     pass's key is then NaN (counted by :func:`statistics` in ``failed_samples``).
@@ -51,11 +54,12 @@ def pass_results(out, protocol: str, key_settings: dict) -> dict:
     if protocol == "decoy-bb84":
         from ..protocols.decoy_bb84 import key_length
 
-        settings = dict(key_settings)
-        mu = xp.asarray(settings.pop("mu"), dtype=xp.float64)
-        p = xp.asarray(settings.pop("p"), dtype=xp.float64)
+        rows = xp.asarray(rows, dtype=xp.float64)
+        first = PASS_COLUMNS.index("mu1")
+        mu = xp.broadcast_to(rows[:, first:first + 3], counts.shape[:-1] + (3,))
+        p = xp.broadcast_to(rows[:, first + 3:first + 6], counts.shape[:-1] + (3,))
         n_x, n_z, m_x, m_z = (xp.maximum(counts[..., 3 * i:3 * i + 3], 0.0) for i in range(4))
-        res = key_length(n_x, n_z, m_x, m_z, mu, p, **settings)
+        res = key_length(n_x, n_z, m_x, m_z, mu, p, **key_settings)
         key = res.secret_key_bits
         sifted = res.n_x + res.n_z
         errors = res.m_x + res.m_z

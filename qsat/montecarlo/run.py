@@ -66,7 +66,7 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
     (:class:`~qsat.montecarlo.inputs.CorrelatedWeather`) gives the chunk's weather outcomes,
     drawn on the chunk's backend before the fused kernel runs.
     """
-    from ..backend import to_numpy
+    from ..backend import array_namespace, to_numpy
 
     st, ps = steps[p0:p1], passes[p0:p1]
     sb = steps_b[p0:p1] if steps_b is not None else None
@@ -89,7 +89,8 @@ def compute_chunk(steps, passes, params, protocol: str, key_settings: dict, t0: 
             from .sampler import sample_trials
 
             out = sample_trials(st, ps, params, t1 - t0, t0, p0, seed, sb, clear=clear)
-    res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings).items()}
+    xp = array_namespace(out)
+    res = {k: to_numpy(v) for k, v in pass_results(out, protocol, key_settings, xp.asarray(ps)).items()}
     if store_counts:
         res["counts"] = to_numpy(out[..., :len(DECOY_OUTPUTS)])
     if store is not None:

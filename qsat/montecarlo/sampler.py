@@ -70,8 +70,10 @@ from ..random import check_seed, philox4x32_10, u01
 from . import elliptic
 
 from .layout import (BBM92_OUTPUTS, DECOY_OUTPUTS, FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, MODES, N_OUT,  # noqa: F401
-                     OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS, PASS_COLUMNS, ROW_SUMS, STEP_COLUMNS,
-                     STEP_CONSTANTS, TAG_COUNTS, TAG_ORIENT, TAG_PAIR_COUNTS, TAG_STEP, TAG_WEATHER)
+                     OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS, PASS_COLUMNS, ROW_SUMS, SOURCE_COLUMNS,
+                     STEP_COLUMNS, STEP_CONSTANTS, TAG_COUNTS, TAG_ORIENT, TAG_PAIR_COUNTS, TAG_STEP, TAG_WEATHER)
+
+_P = {name: k for k, name in enumerate(PARAMS)}  # index of each scalar parameter
 
 _TWO_POW_M32 = 2.0**-32
 
@@ -138,7 +140,7 @@ class _Arm:
         self.pass_index, self.offset, self.trial_index = pass_index, offset, trial_index
         self.shape, self.flags, self.seed, self.xp = shape, flags, seed, xp
         self.elliptic = bool(flags & FLAG_ELLIPTIC)
-        rho_t, rho_p = prm[2], prm[4]
+        rho_t, rho_p = prm[_P["rho_t"]], prm[_P["rho_p"]]
         inn_t, inn_p = math.sqrt(1.0 - rho_t**2), math.sqrt(1.0 - rho_p**2)
         n_turb = 4 if self.elliptic else 1
         self.rho = [rho_p, rho_p] + [rho_t] * n_turb
@@ -182,7 +184,8 @@ def step_constants(steps, params, passes=None):
     """
     xp = array_namespace(steps)
     prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
-    flags, v_t, v_p, p_ap, e_int = int(prm[1]), prm[3], prm[5], prm[13], prm[14]
+    flags, v_t, v_p = int(prm[_P["flags"]]), prm[_P["v_t"]], prm[_P["v_p"]]
+    p_ap, e_int = prm[_P["afterpulse_probability"]], prm[_P["intrinsic_qber"]]
     f = xp.asarray(steps, dtype=xp.float64)
     eta_s, point, w, sx, sy, bias, s_ln, noise, weight, cov = (f[..., k] for k in range(len(STEP_COLUMNS)))
     sv_p, res_p = math.sqrt(v_p), 1.0 - v_p
@@ -216,9 +219,9 @@ def row_sums(steps, passes, params):
     xp = array_namespace(steps)
     prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
     f = xp.asarray(steps, dtype=xp.float64)
-    if int(prm[0]) != MODES["decoy-bb84"]:
+    if int(prm[_P["mode"]]) != MODES["decoy-bb84"]:
         return xp.zeros((f.shape[0], len(ROW_SUMS)))
-    p_ap = prm[13]
+    p_ap = prm[_P["afterpulse_probability"]]
     walked = xp.arange(f.shape[1])[None, :] < xp.asarray(passes, dtype=xp.float64)[:, 1:2]
     noise, weight = f[..., STEP_COLUMNS.index("noise")], f[..., STEP_COLUMNS.index("weight")]
     e0 = xp.sum(xp.where(walked & (weight > 0.0), weight * ((1.0 + p_ap) * noise), 0.0), axis=1)
@@ -287,8 +290,8 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     u64 = xp.uint64
     trial_index = xp.broadcast_to((xp.arange(n_trials, dtype=u64) + u64(first_trial))[:, None], shape)
     row_index = xp.broadcast_to((xp.arange(n_pass, dtype=u64) + u64(first_pass))[None, :], shape)
-    flags = int(prm[1])
-    mode = int(prm[0])
+    flags = int(prm[_P["flags"]])
+    mode = int(prm[_P["mode"]])
 
     def column(k):
         return xp.broadcast_to(passes[:, k].astype(u64)[None, :], shape)
@@ -301,7 +304,9 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     else:
         clear_a = _clear(passes[None, :, 0], pass_a, trial_index, flags, seed, xp)
         clear_b = _clear(passes[None, :, 6], pass_b, trial_index, flags, seed, xp) if mode == 2 else xp.ones(shape)
-    mu, prob = prm[6:9], prm[9:12]
+    source = {name: passes[None, :, PASS_COLUMNS.index(name)] for name in SOURCE_COLUMNS}
+    mu = [source["mu1"], source["mu2"], source["mu3"]]
+    prob = [source["p1"], source["p2"], source["p3"]]
     n_steps = passes[None, :, 1]
     last = int(xp.max(passes[:, 1])) if n_pass else 0
     sr = [xp.zeros(shape) for _ in range(3)]
@@ -330,18 +335,18 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
                 sr[k] = xp.where(use, sr[k] + c[:, 10] * signal, sr[k])
                 se[k] = xp.where(use, se[k] + c[:, 11] * signal, se[k])
         else:
-            eta_b, noise_b = prm[18], prm[19]
+            eta_b, noise_b = prm[_P["eta_b"]], prm[_P["noise_b_cps"]]
             if mode == 2:
                 cb = consts_b[:, s, :]
                 eta_b = _eta(cb, clear_b, arm_b, flags, eps, xp)
                 noise_b = cb[:, 8]
-            rate = prm[15]
+            rate = prm[_P["pair_rate_hz"]]
             weight = c[:, 9]
             true_c = rate * eta * eta_b
             sa = rate * eta + c[:, 8]
             sb = rate * eta_b + noise_b
             sr[0] = xp.where(use, sr[0] + weight * true_c, sr[0])
-            sr[1] = xp.where(use, sr[1] + weight * (sa * sb * prm[16]), sr[1])
+            sr[1] = xp.where(use, sr[1] + weight * (sa * sb * prm[_P["coincidence_window_s"]]), sr[1])
 
     sample = bool(flags & FLAGS["counts"])
 
@@ -352,7 +357,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
 
     out = xp.zeros(shape + (N_OUT,))
     if mode == 0:
-        px = prm[12]
+        px = source["basis_probability_x"]
         fx, fz = px * px, (1.0 - px) * (1.0 - px)
         for k in range(3):
             r, e = prob[k] * (sr[k] + r0), prob[k] * (se[k] + e0)
@@ -366,7 +371,7 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
             out[..., 6 + k] = ex
             out[..., 9 + k] = ez
     else:
-        q, e_src = prm[20], prm[17]
+        q, e_src = prm[_P["sift_fraction"]], prm[_P["source_qber"]]
         t, a = sr[0], sr[1]
         te = count(q * e_src * t, 0)
         tc = count(q * (1.0 - e_src) * t, 1)

@@ -54,7 +54,30 @@ def run_stage(run) -> None:
     run.products.update(products)
 
 
-def _inputs(geometry, link, cfg, detector):
+def dead_time_factor(eta, pdc, valid, cfg: ProtocolConfig, detector, warn=None):
+    """Decoy BB84: the first-order dead-time factor 1/(1 + n tau_d) per step, n the per-detector
+    click rate of the configured source (shared by the Monte Carlo's inputs)."""
+    mu = np.asarray(cfg.mean_photon_numbers)
+    p = np.asarray(cfg.intensity_probabilities)
+    r, _ = click_probabilities(eta, mu, pdc, cfg.afterpulse_probability, cfg.intrinsic_qber)
+    rate = cfg.rep_rate_hz * (r @ p) / detector.n_detectors
+    factor = np.asarray(detector.dead_time_factor(rate))
+    loss = 1.0 - float(factor[valid].min()) if valid.any() else 0.0
+    if loss > _DEAD_TIME_WARN and warn is not None:
+        warn(f"keys: dead time removes up to {loss:.0%} of clicks; the first-order dead-time model is coarse there")
+    return factor
+
+
+def pass_blocks(eta, valid, pdc, step_s: float, cfg: ProtocolConfig, seed: int, xp=np) -> dict:
+    """Decoy BB84 per pass (:func:`~.losskeys.decoy_bb84_blocks`, optimised when ``cfg.optimize``),
+    as NumPy arrays; ``eta`` after dead time. The Monte Carlo takes its per-pass source from here."""
+    res = decoy_bb84_blocks(xp.asarray(eta), xp.asarray(valid), step_s, cfg, xp.asarray(pdc), seed=seed,
+                            pass_index=xp.arange(eta.shape[0]))
+    return {k: to_numpy(v) for k, v in res.items()}
+
+
+def detection_inputs(geometry, link, cfg: ProtocolConfig, detector):
+    """(valid, eta, pdc) per step: the keys stage's detection model (before dead time)."""
     valid = geometry["valid"].values & (geometry["elevation_deg"].fillna(-90.0).values >= cfg.elevation_mask_deg)
     eta_link = np.nan_to_num(link["transmittance"].values, nan=0.0) * 10 ** (-cfg.excess_loss_db / 10)
     bg = np.nan_to_num(link["background_cps"].values, nan=0.0)
@@ -72,25 +95,14 @@ def compute_keys(geometry: xr.Dataset, link: xr.Dataset, passes: pd.DataFrame, c
     # the detector owns afterpulsing and extraneous clicks in scenario mode
     cfg = cfg.model_copy(update={"afterpulse_probability": detector.afterpulse_probability})
     step_s = float(geometry.attrs.get("step_s", 1.0))
-    valid, eta, pdc = _inputs(geometry, link, cfg, detector)
+    valid, eta, pdc = detection_inputs(geometry, link, cfg, detector)
     xp = namespace(backend)
     table = passes.copy()
     n_pass = eta.shape[0]
     if cfg.protocol == "bbm92":
         return _bbm92(geometry, table, valid, eta, pdc, cfg, detector, step_s, warn)
-    # dead time: per-detector click rate of the configured source
-    mu = np.asarray(cfg.mean_photon_numbers)
-    p = np.asarray(cfg.intensity_probabilities)
-    r, _ = click_probabilities(eta, mu, pdc, cfg.afterpulse_probability, cfg.intrinsic_qber)
-    rate = cfg.rep_rate_hz * (r @ p) / detector.n_detectors
-    factor = np.asarray(detector.dead_time_factor(rate))
-    loss = 1.0 - float(factor[valid].min()) if valid.any() else 0.0
-    if loss > _DEAD_TIME_WARN and warn is not None:
-        warn(f"keys: dead time removes up to {loss:.0%} of clicks; the first-order dead-time model is coarse there")
-    eta = eta * factor
-    res = decoy_bb84_blocks(xp.asarray(eta), xp.asarray(valid), step_s, cfg, xp.asarray(pdc), seed=seed,
-                            pass_index=xp.arange(n_pass))
-    res = {k: to_numpy(v) for k, v in res.items()}
+    eta = eta * dead_time_factor(eta, pdc, valid, cfg, detector, warn)
+    res = pass_blocks(eta, valid, pdc, step_s, cfg, seed, xp)
     # per-step figures at the block's (possibly optimised) setting
     px = res["basis_probability_x"][:, None]
     mu_s, p_s = res["mean_photon_numbers"][:, None, :], res["intensity_probabilities"][:, None, :]

@@ -95,14 +95,14 @@ STATIONS = [("A", 40.0, 116.0), ("B", 40.0, 116.47), ("C", 30.0, 80.0)]
 START = T0.astype("datetime64[s]").astype(object).replace(tzinfo=None)
 
 
-def make_inputs(protocol=None, mc=None, network=None, **kwargs):
+def make_inputs(protocol=None, mc=None, network=None, seed=0, **kwargs):
     geometry, link, passes = synthetic(**kwargs)
     cfg = protocol_from_dict(protocol or {})
     mc = MonteCarloConfig.model_validate(mc or {"clear_sky_probability": {"A": 0.8, "B": 0.5},
                                                 "turbulence_coherence_time": "0.5 s",
                                                 "pointing_coherence_time": "2 s"})
     return build_inputs(geometry, link, passes, cfg, DetectorConfig(preset="si-spad"), mc, network,
-                        stations=STATIONS, start=START)
+                        stations=STATIONS, start=START, seed=seed)
 
 
 @pytest.fixture

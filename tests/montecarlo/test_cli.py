@@ -148,9 +148,13 @@ def test_scenarios_without_a_montecarlo_section_skip_the_stage():
     stage = STAGES[-1]
     examples = sorted((ROOT / "examples").glob("*.toml"))
     assert examples
-    for path in examples:  # the examples have no [montecarlo]: they run as before
+    with_mc = []
+    for path in examples:  # the stage runs exactly for the examples with a [montecarlo] section
         scenario = load(path)
-        assert scenario.montecarlo is None and not stage.applies(scenario), path.name
+        assert stage.applies(scenario) == (scenario.montecarlo is not None), path.name
+        if scenario.montecarlo is not None:
+            with_mc.append(path.name)
+    assert with_mc == ["uplink_ngari_micius.toml"] and len(examples) > len(with_mc)
 
 
 def test_montecarlo_without_a_protocol_is_skipped_with_a_warning(tmp_path):

@@ -26,8 +26,8 @@ A = 0.15  # receive aperture radius (m)
 
 
 def _params(flags, mode=0, rho_t=0.0, v_t=1.0, rho_p=0.0, v_p=1.0):
-    base = dict(mode=mode, flags=flags | FLAG_ELLIPTIC, rho_t=rho_t, v_t=v_t, rho_p=rho_p, v_p=v_p, mu1=0.8,
-                mu2=0.15, mu3=0.0, p1=0.7, p2=0.2, p3=0.1, basis_probability_x=0.75, afterpulse_probability=1e-3,
+    base = dict(mode=mode, flags=flags | FLAG_ELLIPTIC, rho_t=rho_t, v_t=v_t, rho_p=rho_p, v_p=v_p,
+                afterpulse_probability=1e-3,
                 intrinsic_qber=0.01, pair_rate_hz=2e7, coincidence_window_s=1e-9, source_qber=0.01, eta_b=0.5,
                 noise_b_cps=2e3, sift_fraction=0.5)
     return np.array([float(base[k]) for k in PARAMS])
@@ -52,6 +52,7 @@ def _rows(n_pass, n_step, p_clear=1.0, obscuration=0.0):
     rows[:, PASS_COLUMNS.index("clear_sky_probability_b")] = 1.0
     rows[:, PASS_COLUMNS.index("aperture_radius_m")] = A
     rows[:, PASS_COLUMNS.index("obscuration_ratio")] = obscuration
+    rows[:, PASS_COLUMNS.index("mu1"):] = [0.8, 0.15, 0.0, 0.7, 0.2, 0.1, 0.75]  # the decoy source
     return rows
 
 

@@ -5,21 +5,29 @@ import pytest
 
 from qsat.detection.detectors import DetectorConfig
 from qsat.montecarlo.reduce import QUANTILES, pass_results, statistics
-from qsat.montecarlo.sampler import sample_trials
+from qsat.montecarlo.sampler import PASS_COLUMNS, sample_trials
 from qsat.protocols.config import protocol_from_dict
 from qsat.protocols.stage import compute_keys
 from tests.montecarlo.conftest import make_inputs, synthetic
 
 
-@pytest.mark.parametrize("protocol", [{}, {"protocol": "bbm92", "dual_downlink": False, "pair_rate_hz": 5e7}])
+@pytest.mark.parametrize("protocol", [{}, {"optimize": True},
+                                      {"protocol": "bbm92", "dual_downlink": False, "pair_rate_hz": 5e7}])
 def test_nothing_sampled_reproduces_the_keys_stage(protocol):
-    """With every fade at its mean and expected counts, a trial is the keys stage's planning result."""
-    inputs = make_inputs(protocol, {"sample": []})
+    """With every fade at its mean and expected counts, a trial is the keys stage's planning result —
+    with the source optimised per pass too (the same optimum, from the same seed)."""
+    inputs = make_inputs(protocol, {"sample": []}, seed=11)
     out = sample_trials(inputs.steps, inputs.passes, inputs.params, 2, 0, 0, 1)
-    res = pass_results(out, inputs.protocol, inputs.key_settings)
+    res = pass_results(out, inputs.protocol, inputs.key_settings, inputs.passes)
     geometry, link, passes = synthetic()
     table = compute_keys(geometry, link, passes, protocol_from_dict(protocol),
-                         DetectorConfig(preset="si-spad"))["passes"]
+                         DetectorConfig(preset="si-spad"), seed=11)["passes"]
+    if protocol.get("optimize"):
+        assert "mu1" in table  # the stage's chosen source, per pass, is the Monte Carlo's
+        for name in ("mu1", "mu2", "p_mu1", "p_mu2", "basis_probability_x"):
+            column = {"p_mu1": "p1", "p_mu2": "p2"}.get(name, name)
+            np.testing.assert_array_equal(inputs.passes[:, PASS_COLUMNS.index(column)], table[name].to_numpy())
+        assert np.ptp(table["mu1"].to_numpy()) > 0  # passes do get different sources
     # same model; sums over steps in another order: the key may differ by the floor of ~1e-9 relative
     np.testing.assert_allclose(res["secret_key_bits"][0], table["secret_key_bits"].to_numpy(), rtol=1e-8, atol=1)
     np.testing.assert_array_equal(res["secret_key_bits"][0], res["secret_key_bits"][1])
@@ -36,7 +44,7 @@ def test_dual_downlink_rows_reproduce_the_keys_stage_entanglement():
     assert list(inputs.row_coords["pass_a"][1]) == [100, 102] and list(inputs.row_coords["pass_b"][1]) == [101, 103]
     assert list(inputs.station) == ["A+B", "A+B"]
     out = sample_trials(inputs.steps, inputs.passes, inputs.params, 1, 0, 0, 1, steps_b=inputs.steps_b)
-    res = pass_results(out, inputs.protocol, inputs.key_settings)
+    res = pass_results(out, inputs.protocol, inputs.key_settings, inputs.passes)
     geometry, link, passes = synthetic()
     ent = compute_keys(geometry, link, passes, protocol_from_dict(protocol),
                        DetectorConfig(preset="si-spad"))["entanglement"]
@@ -48,7 +56,8 @@ def test_dual_downlink_rows_reproduce_the_keys_stage_entanglement():
     sampled = make_inputs(protocol, {"sample": ["turbulence", "pointing", "counts"],
                                      "turbulence_coherence_time": "0.5 s"})
     pairs = pass_results(sample_trials(sampled.steps, sampled.passes, sampled.params, 300, 0, 0, 5,
-                                       steps_b=sampled.steps_b), "bbm92", sampled.key_settings)["entangled_pairs"]
+                                       steps_b=sampled.steps_b), "bbm92", sampled.key_settings,
+                          sampled.passes)["entangled_pairs"]
     assert np.all(np.abs(np.mean(pairs, axis=0) / ent["entangled_pairs"].to_numpy() - 1) < 0.05)
     assert np.all(np.std(pairs, axis=0) > np.sqrt(ent["entangled_pairs"].to_numpy()))  # fades add to Poisson
 
@@ -56,8 +65,8 @@ def test_dual_downlink_rows_reproduce_the_keys_stage_entanglement():
 def test_sampled_keys_scatter_around_the_planning_key():
     inputs = make_inputs({}, {"sample": ["counts", "turbulence", "pointing"], "turbulence_coherence_time": "0.5 s"})
     res = pass_results(sample_trials(inputs.steps, inputs.passes, inputs.params, 200, 0, 0, 3), inputs.protocol,
-                       inputs.key_settings)
-    plan = pass_results(_expected(inputs), inputs.protocol, inputs.key_settings)["secret_key_bits"][0]
+                       inputs.key_settings, inputs.passes)
+    plan = pass_results(_expected(inputs), inputs.protocol, inputs.key_settings, inputs.passes)["secret_key_bits"][0]
     key = res["secret_key_bits"]
     assert np.all(np.isfinite(key)) and np.all(key >= 0)
     assert np.all(np.abs(np.median(key, axis=0) - plan) < 0.1 * plan)

@@ -21,9 +21,12 @@ RTOL_SUM = 1e-12
 P_MIN = 1e-4
 
 
+#: A decoy-BB84 source: mean photon numbers, their probabilities, X-basis probability.
+SOURCE = [0.8, 0.15, 0.0, 0.7, 0.2, 0.1, 0.75]
+
+
 def _params(**over):
-    base = dict(mode=0, flags=0, rho_t=0.0, v_t=1.0, rho_p=0.0, v_p=1.0, mu1=0.8, mu2=0.15, mu3=0.0, p1=0.7,
-                p2=0.2, p3=0.1, basis_probability_x=0.75, afterpulse_probability=1e-3, intrinsic_qber=0.01,
+    base = dict(mode=0, flags=0, rho_t=0.0, v_t=1.0, rho_p=0.0, v_p=1.0, afterpulse_probability=1e-3, intrinsic_qber=0.01,
                 pair_rate_hz=2e7, coincidence_window_s=1e-9, source_qber=0.01, eta_b=0.5, noise_b_cps=2e3,
                 sift_fraction=0.5)
     base.update(over)
@@ -44,8 +47,11 @@ def _one_step(n_pass=1, **cols):
 def _rows(p_clear, n_steps):
     """Per-row inputs of single passes 0, 1, ... (PASS_COLUMNS)."""
     n = len(p_clear)
-    return np.stack([p_clear, n_steps, np.arange(n, dtype=float), np.zeros(n), np.zeros(n), np.zeros(n),
-                     np.ones(n), np.zeros(n), np.zeros(n)], axis=-1)
+    rows = np.zeros((n, len(PASS_COLUMNS)))
+    rows[:, :7] = np.stack([p_clear, n_steps, np.arange(n, dtype=float), np.zeros(n), np.zeros(n), np.zeros(n),
+                            np.ones(n)], axis=-1)
+    rows[:, PASS_COLUMNS.index("mu1"):] = SOURCE  # the decoy source of every pass
+    return rows
 
 
 def test_layout_matches_header():
@@ -59,9 +65,13 @@ def test_layout_matches_header():
     assert (defined["OUT_SUM_ETA"], defined["OUT_N_USED"], defined["OUT_CLEAR"]) == (OUT_SUM_ETA, OUT_N_USED, OUT_CLEAR)
     assert defined["N_CONSTS"] == len(STEP_CONSTANTS)
     assert [defined[f"C_{c.upper()}"] for c in STEP_CONSTANTS] == list(range(len(STEP_CONSTANTS)))
-    assert [defined[k] for k in ("MODE", "FLAGS", "RHO_T", "V_P", "PX", "SIFT")] == [
-        PARAMS.index(k) for k in ("mode", "flags", "rho_t", "v_p", "basis_probability_x", "sift_fraction")]
-    assert defined["MU"] == PARAMS.index("mu1") and defined["PROB"] == PARAMS.index("p1")
+    assert [defined[k] for k in ("MODE", "FLAGS", "RHO_T", "V_P", "P_AP", "E_INT", "PAIR_RATE", "WINDOW", "E_SRC",
+                                 "ETA_B", "NOISE_B", "SIFT")] == [
+        PARAMS.index(k) for k in ("mode", "flags", "rho_t", "v_p", "afterpulse_probability", "intrinsic_qber",
+                                  "pair_rate_hz", "coincidence_window_s", "source_qber", "eta_b", "noise_b_cps",
+                                  "sift_fraction")]
+    assert [defined[k] for k in ("MU", "PROB", "PX", "APERTURE", "OBSCURATION")] == [
+        PASS_COLUMNS.index(k) for k in ("mu1", "p1", "basis_probability_x", "aperture_radius_m", "obscuration_ratio")]
     assert [defined[f] for f in ("F_WEATHER", "F_TURB", "F_POINT", "F_COUNTS")] == [
         FLAGS[k] for k in ("weather", "turbulence", "pointing", "counts")]
     assert defined["F_CLEAR_GIVEN"] == FLAG_CLEAR_GIVEN
