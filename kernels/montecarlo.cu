@@ -21,15 +21,15 @@
 
 QSAT_GLOBAL void montecarlo_trials(QMC_KERNEL_ARGS) {
     QSAT_FOR(e, n_trials * n_rows) {
-        qmc_trial_element<qmc_arm>(e, consts, consts_b, rows, sums, params, clear, out, n_rows, n_steps,
+        qmc_trial_element<qmc_arm>(e, consts, consts_b, rows, sums, params, clear, out, n_trials, n_rows, n_steps,
                                    first_trial, first_row, (unsigned long long)seed);
     }
 }
 
 QSAT_GLOBAL void montecarlo_trials_elliptic(QMC_KERNEL_ARGS) {
     QSAT_FOR(e, n_trials * n_rows) {
-        qmc_trial_element<qmc_arm_eb>(e, consts, consts_b, rows, sums, params, clear, out, n_rows, n_steps,
-                                      first_trial, first_row, (unsigned long long)seed);
+        qmc_trial_element<qmc_arm_eb>(e, consts, consts_b, rows, sums, params, clear, out, n_trials, n_rows,
+                                      n_steps, first_trial, first_row, (unsigned long long)seed);
     }
 }
 
@@ -45,11 +45,11 @@ extern "C" void montecarlo_trials_host(QMC_KERNEL_ARGS, long long n_threads) {
 #endif
     for (long long e = 0; e < n; ++e) {
         if (elliptic)
-            qmc_trial_element<qmc_arm_eb>(e, consts, consts_b, rows, sums, params, clear, out, n_rows, n_steps,
-                                          first_trial, first_row, (unsigned long long)seed);
+            qmc_trial_element<qmc_arm_eb>(e, consts, consts_b, rows, sums, params, clear, out, n_trials, n_rows,
+                                          n_steps, first_trial, first_row, (unsigned long long)seed);
         else
-            qmc_trial_element<qmc_arm>(e, consts, consts_b, rows, sums, params, clear, out, n_rows, n_steps,
-                                       first_trial, first_row, (unsigned long long)seed);
+            qmc_trial_element<qmc_arm>(e, consts, consts_b, rows, sums, params, clear, out, n_trials, n_rows,
+                                       n_steps, first_trial, first_row, (unsigned long long)seed);
     }
     (void)n_threads;
 }

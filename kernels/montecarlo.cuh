@@ -380,14 +380,18 @@ QSAT_HD void qmc_element(const double* c, const double* c_b, const double* pass_
     out[QMC_OUT_CLEAR] = clear * clear_b;
 }
 
-// Element e = (trial t, row j) of a chunk, e = t * n_rows + j.
+// Work item i of a chunk = (row j, trial t) with i = j * n_trials + t: consecutive work items (the
+// threads of a warp) walk the same row's steps, so each step constant they load is one address for
+// the whole warp (a broadcast, not 32 cache lines) and they run the same number of steps. Outputs
+// and given weather stay indexed by element e = t * n_rows + j.
 template <class Arm>
-QSAT_HD void qmc_trial_element(long long e, const double* consts, const double* consts_b, const double* rows,
+QSAT_HD void qmc_trial_element(long long i, const double* consts, const double* consts_b, const double* rows,
                                const double* sums, const double* params, const double* clear_in, double* out,
-                               long long n_rows, long long n_steps, long long first_trial, long long first_row,
-                               unsigned long long key) {
-    long long t = e / n_rows;
-    long long j = e - t * n_rows;
+                               long long n_trials, long long n_rows, long long n_steps, long long first_trial,
+                               long long first_row, unsigned long long key) {
+    long long j = i / n_trials;
+    long long t = i - j * n_trials;
+    long long e = t * n_rows + j;
     long long offset = j * n_steps * QMC_N_CONSTS;
     int dual = (int)params[QMC_MODE] == 2;
     int given = ((int)params[QMC_FLAGS] & QMC_F_CLEAR_GIVEN) != 0;

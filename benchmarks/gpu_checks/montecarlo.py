@@ -9,8 +9,9 @@ Figures (``run(budget_s) -> dict``):
   4.2e8 samples), all fades and counts sampled (target >= 2e10 on an H100);
 * ``fp64_flops_per_s`` — measured FP64 FMA throughput of the card (a register-resident FMA
   chain), and ``fraction_of_fp64_roofline`` = samples/s x ``FLOPS_PER_SAMPLE`` / that rate.
-  The kernel is compute-bound: per sample it reads 112 B of step constants shared by every trial
-  of the pass (served from L1/L2), writes 128 B per (trial, pass) once, so DRAM traffic is
+  Per sample the kernel reads 112 B of step constants shared by every trial of the pass (one
+  address per warp: consecutive threads take consecutive trials of a pass; served from L1/L2),
+  writes 128 B per (trial, pass) once, so DRAM traffic is
   < 1 B/sample; ``dram_bytes_per_sample`` and ``fraction_of_memory_roofline`` show it;
 * ``FLOPS_PER_SAMPLE`` (estimate, stated): Box-Muller 2 log + 2 sqrt + sincos + cos
   (~150 FP64 operations in libdevice), one exp for both fades (~30), AR(1) and pointing
