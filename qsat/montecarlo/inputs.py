@@ -80,6 +80,20 @@ class MonteCarloInputs:
     def param(self, name: str) -> float:
         return float(self.params[PARAMS.index(name)])
 
+    def digest(self) -> str:
+        """SHA-256 of what the kernel reads (steps, rows, parameters) and of the key settings: a
+        checkpoint resumes only onto the same numbers, whatever produced them (model or version)."""
+        import hashlib
+        import json
+
+        h = hashlib.sha256()
+        for a in (self.steps, self.passes, self.params, self.steps_b):
+            if a is not None:
+                h.update(str(a.shape).encode())
+                h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(json.dumps(self.key_settings, sort_keys=True, default=str).encode())
+        return h.hexdigest()
+
 
 def _column(ds, name, default=None):
     if name in ds:
@@ -89,12 +103,15 @@ def _column(ds, name, default=None):
     return default
 
 
-def _optimised_source(geometry, link, cfg, detector, step_s: float, seed: int) -> np.ndarray:
-    """(n_pass, len(SOURCE_COLUMNS)): the keys stage's per-pass optimum of the decoy-BB84 source."""
+def _optimised_source(geometry, link, cfg, detector, step_s: float, seed: int, backend: str) -> np.ndarray:
+    """(n_pass, len(SOURCE_COLUMNS)): the keys stage's per-pass optimum of the decoy-BB84 source
+    (the same function on the same inputs, seed and backend)."""
+    from ..backend import namespace
     from ..protocols.stage import dead_time_factor, detection_inputs, pass_blocks
 
     valid, eta, pdc = detection_inputs(geometry, link, cfg, detector)
-    res = pass_blocks(eta * dead_time_factor(eta, pdc, valid, cfg, detector), valid, pdc, step_s, cfg, seed)
+    res = pass_blocks(eta * dead_time_factor(eta, pdc, valid, cfg, detector), valid, pdc, step_s, cfg, seed,
+                      namespace(backend))
     return np.concatenate([res["mean_photon_numbers"], res["intensity_probabilities"],
                            res["basis_probability_x"][:, None]], axis=-1)
 
@@ -186,7 +203,8 @@ def inputs_for_run(run, mc: MonteCarloConfig | None = None) -> MonteCarloInputs:
     mc = mc if mc is not None else (getattr(sc, "montecarlo", None) or MonteCarloConfig())
     return build_inputs(run.products["geometry"], run.products["link"], run.products["passes"], sc.protocol,
                         getattr(sc, "detector", None), mc, getattr(sc, "network", None), warn=run.warn,
-                        base_dir=sc.base_dir, stations=scenario_stations(sc), start=sc.time.start, seed=sc.seed)
+                        base_dir=sc.base_dir, stations=scenario_stations(sc), start=sc.time.start, seed=sc.seed,
+                        backend=run.backend)
 
 
 def _correlated_weather(passes_table, network, stations, start, warn) -> tuple[np.ndarray, np.ndarray] | None:
@@ -211,11 +229,11 @@ def _correlated_weather(passes_table, network, stations, start, warn) -> tuple[n
 
 def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: DetectorConfig | None,
                  mc: MonteCarloConfig, network=None, warn=None, base_dir=None, stations=None,
-                 start=None, seed: int = 0) -> MonteCarloInputs:
+                 start=None, seed: int = 0, backend: str = "numpy") -> MonteCarloInputs:
     """Pack the products of the passes and link stages for :func:`qsat.montecarlo.sampler.sample_trials`.
 
     ``seed`` (the scenario's) seeds the per-pass source optimisation of ``[protocol] optimize``,
-    as in the keys stage, so both stages use the same source per pass.
+    run on ``backend`` as in the keys stage, so both stages choose the same source per pass.
 
     ``stations`` (``(name, latitude_deg, longitude_deg)`` in scenario order, :func:`scenario_stations`)
     and ``start`` (the scenario's start time) key the correlated weather of ``[network.weather]``.
@@ -268,7 +286,7 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
         weight = np.where(valid, cfg.rep_rate_hz * step_s, 0.0)
         source[:] = np.concatenate([cfg.mean_photon_numbers, cfg.intensity_probabilities, [cfg.basis_probability_x]])
         if cfg.optimize:  # the keys stage's per-pass optimum: the same function on the same inputs
-            source = _optimised_source(geometry, link, cfg, detector, step_s, seed)
+            source = _optimised_source(geometry, link, cfg, detector, step_s, seed, backend)
     else:
         noise = np.where(valid, pdc / detector.window_s * detector.n_detectors, 0.0)
         weight = np.where(valid, step_s, 0.0)
@@ -291,6 +309,10 @@ def build_inputs(geometry, link, passes_table, protocol_cfg, detector_cfg: Detec
 
         month = pd.to_datetime(passes_table["rise_utc"], utc=True).dt.strftime("%Y-%m").to_numpy().astype(str)
     if mode == MODES["bbm92-dual"]:
+        if elliptic is not None:
+            raise QsatInputError("protocol.dual_downlink", True,
+                                 "false for an elliptic-beam uplink ([link] fading = 'elliptic_beam'): a dual "
+                                 "downlink sends both photons down from the satellite")
         steps, steps_b, passes, row_coords = _pairs(geometry, passes_table, valid, steps, p_clear, step_s,
                                                     pass_id, station)  # BBM92: no decoy source columns
         pass_id, station = np.arange(len(passes)), row_coords.pop("station_pair")

@@ -40,7 +40,8 @@ from .config import MAX_TRIALS
 from .reduce import RESULTS, pass_results, statistics
 from .sampler import DECOY_OUTPUTS
 
-FORMAT_VERSION = 1
+#: 2: per-row decoy source and elliptic-beam rows (qsat 2026-11-26); the inputs' digest in the identity.
+FORMAT_VERSION = 2
 ENGINES = ("auto", "kernel", "twin")
 
 
@@ -183,6 +184,12 @@ class Checkpoint:
                 f"a checkpoint of this scenario; it was written for scenario '{stored.get('scenario_name')}' "
                 f"(sha256 {str(stored.get('scenario_sha256'))[:16]}...), this one is '{identity['scenario_name']}' "
                 f"(sha256 {identity['scenario_sha256'][:16]}...): the scenario changed, start a new --out")
+        if stored.get("inputs_sha256") != identity["inputs_sha256"]:
+            raise QsatInputError(
+                "--resume", str(self.path),
+                "a checkpoint of the same Monte Carlo inputs; the per-step and per-pass inputs differ from those "
+                "it was written with although the scenario file is the same (another qsat version or model "
+                "data): start a new --out")
         for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled", "store_counts"):
             if stored.get(key) != identity[key]:
                 raise QsatInputError("--resume", str(self.path),
@@ -356,7 +363,8 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
     if n_pass == 0:
         raise QsatInputError("scenario", "no passes", "at least one pass above the elevation mask to sample")
     identity = dict(identity or {"scenario_sha256": "", "scenario_name": ""})
-    identity.update(format_version=FORMAT_VERSION, seed=str(seed), trials=trials, n_passes=n_pass,
+    identity.update(format_version=FORMAT_VERSION, inputs_sha256=inputs.digest(), seed=str(seed), trials=trials,
+                    n_passes=n_pass,
                     protocol=inputs.protocol, backend=backend, sampled=",".join(inputs.sampled),
                     store_counts=bool(store_counts),
                     trial_chunk=min(trial_chunk, trials), pass_chunk=min(pass_chunk, n_pass))

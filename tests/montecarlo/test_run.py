@@ -110,6 +110,21 @@ def test_resume_refuses_a_different_run(mc_inputs, tmp_path, change, reason):
     assert str(out) in str(err.value)
 
 
+def test_resume_refuses_other_inputs_from_the_same_scenario(mc_inputs, tmp_path):
+    """Same scenario file, other numbers (a model or version change): refused, so a run never mixes
+    chunks computed from different inputs."""
+    import dataclasses
+
+    out = tmp_path / "v.zarr"
+    kw = dict(trials=20, seed=3, identity=IDENTITY, trial_chunk=20, pass_chunk=4)
+    run_montecarlo(mc_inputs, out=out, **kw)
+    steps = mc_inputs.steps.copy()
+    steps[0, 0, 0] *= 1.0 + 1e-12
+    with pytest.raises(QsatInputError, match="same Monte Carlo inputs") as err:
+        run_montecarlo(dataclasses.replace(mc_inputs, steps=steps), out=out, resume=True, **kw)
+    assert str(out) in str(err.value)
+
+
 def test_worker_killed_mid_run_is_rescheduled_with_identical_result(mc_inputs, two_workers, tmp_path):
     kw = dict(trials=64, seed=11, identity=IDENTITY, trial_chunk=4, pass_chunk=1, engine="twin")
     reference = run_montecarlo(mc_inputs, client=two_workers, **{**kw, "trial_chunk": 64, "pass_chunk": 4})

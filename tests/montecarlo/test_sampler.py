@@ -10,8 +10,10 @@ from scipy import stats
 from qsat._paths import kernels_dir
 from qsat.backend import gpu_available
 from qsat.montecarlo.kernel import sample_trials_kernel
-from qsat.montecarlo.sampler import (FLAG_CLEAR_GIVEN, FLAGS, N_OUT, OUT_CLEAR, OUT_N_USED, OUT_SUM_ETA, PARAMS,
-                                     PASS_COLUMNS, STEP_COLUMNS, STEP_CONSTANTS, sample_trials, step_mean_statistics)
+from qsat.montecarlo.sampler import (FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, FLAGS, N_OUT, OUT_CLEAR, OUT_N_USED,
+                                     OUT_SUM_ETA, PARAMS, PASS_COLUMNS, ROW_SUMS, STEP_COLUMNS, STEP_CONSTANTS,
+                                     TAG_COUNTS, TAG_ORIENT, TAG_PAIR_COUNTS, TAG_STEP, TAG_WEATHER, sample_trials,
+                                     step_mean_statistics)
 from tests.montecarlo.conftest import make_inputs
 
 # Same counters, same operations in the same order: the counts (integers) must be identical and the
@@ -74,7 +76,12 @@ def test_layout_matches_header():
         PASS_COLUMNS.index(k) for k in ("mu1", "p1", "basis_probability_x", "aperture_radius_m", "obscuration_ratio")]
     assert [defined[f] for f in ("F_WEATHER", "F_TURB", "F_POINT", "F_COUNTS")] == [
         FLAGS[k] for k in ("weather", "turbulence", "pointing", "counts")]
-    assert defined["F_CLEAR_GIVEN"] == FLAG_CLEAR_GIVEN
+    assert defined["F_CLEAR_GIVEN"] == FLAG_CLEAR_GIVEN and defined["F_ELLIPTIC"] == FLAG_ELLIPTIC
+    assert defined["N_SUMS"] == len(ROW_SUMS) and [defined["S_R0"], defined["S_E0"]] == [0, 1] == [
+        ROW_SUMS.index("r0"), ROW_SUMS.index("e0")]
+    tags = {k: int(v, 16) for k, v in re.findall(r"#define QMC_(TAG_\w+) 0x([0-9A-Fa-f]+)u", header)}
+    assert tags == {"TAG_STEP": TAG_STEP, "TAG_WEATHER": TAG_WEATHER, "TAG_ORIENT": TAG_ORIENT,
+                    "TAG_COUNTS": TAG_COUNTS, "TAG_PAIR_COUNTS": TAG_PAIR_COUNTS}
 
 
 PROTOCOLS = {"decoy-bb84": {}, "bbm92": {"protocol": "bbm92", "dual_downlink": False},
