@@ -110,3 +110,11 @@ QSAT_HD double qe_disk(double x0, double y0, double w1, double w2, double phi, d
     eta0 = eta0 < 0.0 ? 0.0 : (eta0 > 1.0 ? 1.0 : eta0);
     return eta0 * exp(-ell * pow(r0 / a, lam));
 }
+
+// Through an annulus [eps a, a]: the disk of radius a minus the disk of radius eps a (none for
+// eps = 0), clipped to [0, 1] (twin: ellipticbeam.elliptic_beam_transmittance).
+QSAT_HD double qe_annulus(double x0, double y0, double w1, double w2, double phi, double a, double eps) {
+    double eta = qe_disk(x0, y0, w1, w2, phi, a);
+    if (eps > 0.0) eta = eta - qe_disk(x0, y0, w1, w2, phi, eps * a);
+    return eta < 0.0 ? 0.0 : (eta > 1.0 ? 1.0 : eta);
+}

@@ -152,10 +152,7 @@ QSAT_GLOBAL void elliptic_sample(const double* inputs, double* out, long long n_
         double w1 = f[QE_W_ST] * exp(0.5 * theta1), w2 = f[QE_W_ST] * exp(0.5 * theta2);
         double x0 = f[QE_BIAS] + f[QE_SIGMA_X] * z0, y0 = f[QE_SIGMA_Y] * z1;
         double a = f[QE_APERTURE], eps = f[QE_OBSCURATION];
-        double eta = qe_disk(x0, y0, w1, w2, phi, a);
-        if (eps > 0.0) eta = eta - qe_disk(x0, y0, w1, w2, phi, eps * a);
-        eta = eta < 0.0 ? 0.0 : (eta > 1.0 ? 1.0 : eta);
-        double value = f[QE_T_REST] * eta;
+        double value = f[QE_T_REST] * qe_annulus(x0, y0, w1, w2, phi, a, eps);
         out[e] = value < 1.0 ? value : 1.0;
     }
 }

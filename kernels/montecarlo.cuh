@@ -119,14 +119,9 @@ QSAT_HD void qmc_normal2(uint32_t a, uint32_t b, double* z0, double* z1) {
 // Three standard normals from one block (Box-Muller on (x, y) and (z, w)): the pointing pair and
 // the turbulence driver of one step.
 QSAT_HD void qmc_normal3(qsat_u4 r, double* zx, double* zy, double* zt) {
-    double rad1 = sqrt(-2.0 * log(qmc_u32(r.x)));
-    double ang1 = 2.0 * QSAT_PI * qmc_u32(r.y);
+    qmc_normal2(r.x, r.y, zx, zy);
     double rad2 = sqrt(-2.0 * log(qmc_u32(r.z)));
     double ang2 = 2.0 * QSAT_PI * qmc_u32(r.w);
-    double s1, c1;
-    qsat_sincos(ang1, &s1, &c1);
-    *zx = rad1 * c1;
-    *zy = rad1 * s1;
     *zt = rad2 * cos(ang2);
 }
 
@@ -239,10 +234,7 @@ QSAT_HD double qmc_eta(const double* c, double clear, const qmc_arm_eb* a, int f
     double lo = m - d;
     double w1 = sqrt(m + d), w2 = sqrt(lo > 0.0 ? lo : 1e-300);
     double phi = 0.5 * atan2(dy, dx);
-    double eta = qe_disk(x0, y0, w1, w2, phi, 1.0);
-    if (eps > 0.0) eta = eta - qe_disk(x0, y0, w1, w2, phi, eps);
-    eta = eta < 0.0 ? 0.0 : (eta > 1.0 ? 1.0 : eta);
-    eta = c[QMC_C_ETA] * clear * eta;
+    double eta = c[QMC_C_ETA] * clear * qe_annulus(x0, y0, w1, w2, phi, 1.0, eps);
     return eta < 1.0 ? eta : 1.0;
 }
 

@@ -288,8 +288,10 @@ def elliptic_beam_transmittance(x0_m, y0_m, w1_m, w2_m, phi_rad, aperture_radius
     eps = xp.asarray(obscuration_ratio, dtype=xp.float64)
     outer = _elliptic_disk(x0, y0, w1, w2, phi, a, xp)
     has_inner = eps > 0.0
-    inner = _elliptic_disk(x0, y0, w1, w2, phi, xp.where(has_inner, eps * a, a), xp)
-    return xp.clip(outer - xp.where(has_inner, inner, 0.0), 0.0, 1.0)
+    if bool(xp.any(has_inner)):  # the inner disk only where there is one (twin: qe_annulus)
+        outer = xp.where(has_inner, outer - _elliptic_disk(x0, y0, w1, w2, phi, xp.where(has_inner, eps * a, a), xp),
+                         outer)
+    return xp.clip(outer, 0.0, 1.0)
 
 
 def gaussian_disk_probability(mean_x_m, mean_y_m, var_x_m2, var_y_m2, cov_xy_m2, radius_m, panels=32, nodes=16):

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from ..channel.ellipticbeam import _elliptic_disk
-from .layout import FLAGS, STEP_COLUMNS
+from ..channel.ellipticbeam import elliptic_beam_transmittance
+from .layout import FLAGS, PARAMS, STEP_COLUMNS
 
 
 def step_constants(f, a, prm, xp):
@@ -36,7 +36,7 @@ def step_constants(f, a, prm, xp):
     residual (its exact mean), the beam keeps its short-term radius W_ST (the link budget's).
     Returned in the order eta, x0, ax, ay, kx, ky, st, hs, rho, rc.
     """
-    flags, v_t, v_p = int(prm[1]), prm[3], prm[5]
+    flags, v_t, v_p = (int(prm[PARAMS.index("flags")]), prm[PARAMS.index("v_t")], prm[PARAMS.index("v_p")])
     if not bool(xp.all(a > 0.0)):
         raise ValueError("aperture_radius_m of the rows must be > 0 for the elliptic-beam Monte Carlo")
     eta_s, _, w_st, sx, sy, bias, var, _, _, cov = (f[..., k] for k in range(len(STEP_COLUMNS)))
@@ -64,7 +64,7 @@ def transmittance(c, clear, g, eps, xp):
     The spot covariance plus 4 x the residual centroid covariance of the step is the spot averaged
     over that jitter (exact: the transmittance is linear in the irradiance, and the convolution of
     two Gaussians is Gaussian); its eigenvalues and axis go into the closed form
-    (:func:`qsat.channel.ellipticbeam._elliptic_disk`, lengths over the aperture radius).
+    (:func:`qsat.channel.ellipticbeam.elliptic_beam_transmittance`, lengths over the aperture radius).
     """
     gx, gy, g1, g2, ga, gb = g
     x0 = c[:, 1] + c[:, 2] * gx
@@ -83,13 +83,7 @@ def transmittance(c, clear, g, eps, xp):
     lo = m - d
     w1, w2 = xp.sqrt(m + d), xp.sqrt(xp.where(lo > 0.0, lo, 1e-300))
     phi = 0.5 * xp.arctan2(dy, dx)
-    eta = _elliptic_disk(x0, y0, w1, w2, phi, 1.0, xp)
-    obscured = eps > 0.0
-    if bool(xp.any(obscured)):
-        inner = _elliptic_disk(x0, y0, w1, w2, phi, xp.where(obscured, eps, 1.0), xp)
-        eta = xp.where(obscured, eta - inner, eta)
-    eta = xp.clip(eta, 0.0, 1.0)
-    eta = c[:, 0] * clear * eta
+    eta = c[:, 0] * clear * elliptic_beam_transmittance(x0, y0, w1, w2, phi, 1.0, eps)
     return xp.where(eta < 1.0, eta, 1.0)
 
 

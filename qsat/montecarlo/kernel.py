@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import array_namespace
 from ..random import check_seed
-from .sampler import FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, N_OUT, row_sums, step_constants
+from .sampler import FLAG_CLEAR_GIVEN, FLAG_ELLIPTIC, N_OUT, PARAMS, row_sums, scalar_params, step_constants
 
 
 def _signed(seed: int) -> int:
@@ -44,12 +44,13 @@ def sample_trials_kernel(steps, passes, params, n_trials: int, first_trial: int,
         if steps_b.shape != steps.shape:
             raise ValueError(f"steps_b {steps_b.shape} must match steps {steps.shape}")
     passes = xp.ascontiguousarray(xp.asarray(passes, dtype=xp.float64))
-    consts = step_constants(steps, params, passes)
-    consts_b = consts if steps_b is None else step_constants(steps_b, params, passes)
-    sums = row_sums(steps, passes, params)
+    prm = scalar_params(params)  # on the host once: the chunk's constants and the entry depend on them
+    consts = step_constants(steps, prm, passes)
+    consts_b = consts if steps_b is None else step_constants(steps_b, prm, passes)
+    sums = row_sums(steps, passes, prm)
     params = xp.ascontiguousarray(xp.asarray(params, dtype=xp.float64))
     n_pass, n_step = steps.shape[0], steps.shape[1]
-    flags = int(float(params[1]))
+    flags = int(prm[PARAMS.index("flags")])
     if flags & FLAG_CLEAR_GIVEN:
         clear = xp.ascontiguousarray(xp.asarray(clear, dtype=xp.float64))
         if clear.shape != (n_trials, n_pass, 2):

@@ -64,7 +64,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_namespace
+from ..backend import array_namespace, to_numpy
 from ..detection.poisson import poisson_draws
 from ..random import check_seed, philox4x32_10, u01
 from . import elliptic
@@ -74,6 +74,12 @@ from .layout import (BBM92_OUTPUTS, DECOY_OUTPUTS, FLAG_CLEAR_GIVEN, FLAG_ELLIPT
                      STEP_COLUMNS, STEP_CONSTANTS, TAG_COUNTS, TAG_ORIENT, TAG_PAIR_COUNTS, TAG_STEP, TAG_WEATHER)
 
 _P = {name: k for k, name in enumerate(PARAMS)}  # index of each scalar parameter
+
+
+def scalar_params(params) -> list[float]:
+    """The scalar parameters as host floats (``params``: a NumPy or CuPy array of :data:`PARAMS`, or
+    this function's own result)."""
+    return [float(v) for v in np.asarray(to_numpy(params), dtype=np.float64)]
 
 _TWO_POW_M32 = 2.0**-32
 
@@ -110,11 +116,9 @@ def _normal2(a, b, xp):
 
 
 def _normal3(r, xp):
-    rad1 = xp.sqrt(-2.0 * xp.log(_u32(r[0], xp)))
-    ang1 = 2.0 * math.pi * _u32(r[1], xp)
     rad2 = xp.sqrt(-2.0 * xp.log(_u32(r[2], xp)))
     ang2 = 2.0 * math.pi * _u32(r[3], xp)
-    return rad1 * xp.cos(ang1), rad1 * xp.sin(ang1), rad2 * xp.cos(ang2)
+    return _normal2(r[0], r[1], xp) + (rad2 * xp.cos(ang2),)
 
 
 def poisson(lam, row_index, trial_index, tag: int, seed: int):
@@ -183,7 +187,7 @@ def step_constants(steps, params, passes=None):
       (the receive aperture of each row).
     """
     xp = array_namespace(steps)
-    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    prm = scalar_params(params)
     flags, v_t, v_p = int(prm[_P["flags"]]), prm[_P["v_t"]], prm[_P["v_p"]]
     p_ap, e_int = prm[_P["afterpulse_probability"]], prm[_P["intrinsic_qber"]]
     f = xp.asarray(steps, dtype=xp.float64)
@@ -195,8 +199,8 @@ def step_constants(steps, params, passes=None):
         if passes is None:
             raise ValueError("the elliptic-beam step constants need the rows (their aperture radius)")
         a = xp.asarray(passes, dtype=xp.float64)[:, PASS_COLUMNS.index("aperture_radius_m"), None]
-        return xp.ascontiguousarray(xp.stack(elliptic.step_constants(f, a, prm, xp) + clicks, axis=-1)[
-            ..., [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 8, 9]])
+        geometry = elliptic.step_constants(f, a, prm, xp)  # eta ... hs, then rho, rc (STEP_CONSTANTS order)
+        return xp.ascontiguousarray(xp.stack(geometry[:8] + clicks + geometry[8:], axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
         w2 = w * w
         dx = w2 + 4.0 * (sx * sx * res_p)
@@ -217,7 +221,7 @@ def row_sums(steps, passes, params):
     Zero for BBM92, which does not read them.
     """
     xp = array_namespace(steps)
-    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    prm = scalar_params(params)
     f = xp.asarray(steps, dtype=xp.float64)
     if int(prm[_P["mode"]]) != MODES["decoy-bb84"]:
         return xp.zeros((f.shape[0], len(ROW_SUMS)))
@@ -281,10 +285,10 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     seed = check_seed(seed)
     xp = array_namespace(steps)
     passes = xp.asarray(passes, dtype=xp.float64)
-    consts = step_constants(steps, params, passes)
-    consts_b = step_constants(steps_b, params, passes) if steps_b is not None else None
-    sums = row_sums(steps, passes, params)
-    prm = [float(v) for v in np.asarray(params if xp is np else params.get(), dtype=np.float64)]
+    prm = scalar_params(params)
+    consts = step_constants(steps, prm, passes)
+    consts_b = step_constants(steps_b, prm, passes) if steps_b is not None else None
+    sums = row_sums(steps, passes, prm)
     n_pass, n_step = consts.shape[0], consts.shape[1]
     shape = (n_trials, n_pass)
     u64 = xp.uint64
@@ -389,5 +393,6 @@ def sample_trials(steps, passes, params, n_trials: int, first_trial: int, first_
     return out
 
 
-__all__ = ["sample_trials", "step_constants", "row_sums", "ROW_SUMS", "FLAG_ELLIPTIC", "poisson", "step_mean_statistics", "STEP_COLUMNS", "STEP_CONSTANTS",
-           "PASS_COLUMNS", "PARAMS", "N_OUT", "DECOY_OUTPUTS", "BBM92_OUTPUTS", "FLAGS", "FLAG_CLEAR_GIVEN", "MODES"]
+__all__ = ["sample_trials", "step_constants", "row_sums", "scalar_params", "poisson", "step_mean_statistics",
+           "STEP_COLUMNS", "STEP_CONSTANTS", "ROW_SUMS", "PASS_COLUMNS", "PARAMS", "N_OUT", "DECOY_OUTPUTS",
+           "BBM92_OUTPUTS", "FLAGS", "FLAG_CLEAR_GIVEN", "FLAG_ELLIPTIC", "MODES"]
