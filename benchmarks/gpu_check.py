@@ -39,6 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(ROOT / "benchmarks"))  # kernel_resources (occupancy rule)
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from qsat.kernels import THREADS_PER_BLOCK, launch_function, nvrtc_options  # noqa: E402  (the launch itself)
 
 
 def card_info() -> dict:
@@ -125,9 +129,6 @@ def fp64_flops_per_s() -> float:
 
 # --- kernel diagnosis: attributes, occupancy, launch sweep -------------------------------------
 
-#: Block size of qsat.kernels.launch, and its grid cap (blocks per SM).
-THREADS_PER_BLOCK = 256
-GRID_BLOCKS_PER_SM = 32
 #: The sweep: each build at each block size; the first pair (default build, 256) is what
 #: qsat.kernels.launch runs and the reference the others' outputs are compared with. Register caps
 #: of 64, 80 and 96 give 4, 3 and 2 blocks of 256 threads per SM (50, 37.5, 25 % occupancy; 96 at
@@ -137,14 +138,6 @@ SWEEP_BUILDS = {"default": (), "maxrregcount_64": ("--maxrregcount=64",), "maxrr
 SWEEP_BLOCK_SIZES = (256, 128, 512)
 #: Budget a sweep needs to start (three NVRTC builds and 12 x 5 launches of ~0.03 s).
 SWEEP_MIN_S = 12.0
-
-
-def nvrtc_options(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The NVRTC options of ``qsat.kernels._module_for_device``, then ``extra``."""
-    from qsat._paths import kernels_dir
-    from qsat.kernels import nvrtc_extra_options
-
-    return ("-I" + str(kernels_dir()), "--std=c++17", *nvrtc_extra_options(), *extra)
 
 
 _VARIANT_MODULES: dict = {}
@@ -165,19 +158,12 @@ def variant_module(name: str, extra: tuple[str, ...] = ()):
     return _VARIANT_MODULES[key]
 
 
-def grid_blocks(n: int, threads: int, multiprocessors: int) -> int:
-    """Grid of an element-wise launch, as qsat.kernels.launch sizes it (grid-stride loop, capped)."""
-    return int(min((n + threads - 1) // threads, multiprocessors * GRID_BLOCKS_PER_SM))
-
-
 @contextmanager
 def launch_variant(threads: int = THREADS_PER_BLOCK, extra: tuple[str, ...] = ()):
     """Inside the block, qsat's kernel launches run the build of :func:`variant_module` ``(name, extra)``
     with ``threads`` per block. qsat.kernels.launch is replaced in every qsat module that holds it
     (``from ..kernels import launch``) and put back on exit. Yields ``{(name, function): kernel}``
     of the kernels launched inside the block."""
-    import cupy
-
     from qsat import kernels
 
     original = kernels.launch
@@ -186,10 +172,7 @@ def launch_variant(threads: int = THREADS_PER_BLOCK, extra: tuple[str, ...] = ()
     def launch(name: str, function: str, n: int, args: tuple) -> None:
         kernel = variant_module(name, extra).get_function(function)
         used[(name, function)] = kernel
-        if n == 0:
-            return
-        sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
-        kernel((grid_blocks(n, threads, sm),), (threads,), args)
+        launch_function(kernel, n, args, threads)
 
     holders = [m for m in list(sys.modules.values())
                if getattr(m, "__name__", "").startswith("qsat") and getattr(m, "launch", None) is original]

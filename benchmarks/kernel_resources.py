@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-THREADS_PER_BLOCK = 256  # qsat.kernels.launch
+from qsat.kernels import THREADS_PER_BLOCK  # noqa: E402  (the block size every launch uses)
 MAXRREGCOUNT = (64, 80, 96)
 #: (kernel file, entry function) compiled again with --maxrregcount.
 VARIANT_KERNELS = (("montecarlo", "montecarlo_trials"), ("channel_step", "channel_step"))

@@ -29,7 +29,10 @@ from ._paths import kernels_dir
 
 #: Device architectures every kernel must compile for (A100, H100/H200).
 PTX_ARCHS = ("sm_80", "sm_90")
-_THREADS = 256
+#: Threads per block of every launch, and the grid cap in blocks per multiprocessor (the kernels
+#: loop over their elements with a grid stride, so any grid covers them).
+THREADS_PER_BLOCK = 256
+GRID_BLOCKS_PER_SM = 32
 
 
 def kernel_names() -> list[str]:
@@ -54,10 +57,12 @@ def _module_for_device(name: str, device_id: int):
     import cupy
 
     with cupy.cuda.Device(device_id):
-        return cupy.RawModule(
-            code=source(name),
-            options=("-I" + str(kernels_dir()), "--std=c++17", *nvrtc_extra_options()),
-        )
+        return cupy.RawModule(code=source(name), options=nvrtc_options())
+
+
+def nvrtc_options(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The NVRTC options every kernel is built with (:func:`nvrtc_extra_options` included), then ``extra``."""
+    return ("-I" + str(kernels_dir()), "--std=c++17", *nvrtc_extra_options(), *extra)
 
 
 def nvrtc_extra_options() -> tuple[str, ...]:
@@ -79,14 +84,22 @@ def module(name: str):
 
 def launch(name: str, function: str, n: int, args: tuple) -> None:
     """Launch an element-wise kernel over ``n`` elements (grid-stride loop)."""
+    launch_function(module(name).get_function(function), n, args)
+
+
+def grid_blocks(n: int, threads: int, multiprocessors: int) -> int:
+    """Blocks of an element-wise launch of ``n`` elements: enough for one element a thread, capped."""
+    return int(min((n + threads - 1) // threads, multiprocessors * GRID_BLOCKS_PER_SM))
+
+
+def launch_function(kernel, n: int, args: tuple, threads: int = THREADS_PER_BLOCK) -> None:
+    """Launch a compiled element-wise kernel (a ``cupy.RawKernel``) over ``n`` elements."""
     import cupy
 
-    kernel = module(name).get_function(function)
     if n == 0:
         return
     sm = cupy.cuda.Device().attributes["MultiProcessorCount"]
-    blocks = int(min((n + _THREADS - 1) // _THREADS, sm * 32))
-    kernel((blocks,), (_THREADS,), args)
+    kernel((grid_blocks(n, threads, sm),), (threads,), args)
 
 
 def nvcc() -> str | None:

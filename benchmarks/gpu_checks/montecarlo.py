@@ -119,13 +119,24 @@ def profile_launch(trials: int = 1 << 12) -> None:
     cupy.cuda.Device().synchronize()
 
 
+def agreement(out: dict, gpu, host, prefix: str = "") -> None:
+    """GPU against host-build outputs: the fraction of elements with identical counts, and the largest
+    relative difference of the transmittance sums."""
+    from qsat.montecarlo.sampler import OUT_SUM_ETA
+
+    out[prefix + "agreement_counts_identical"] = float(np.mean(np.all(gpu[..., :12] == host[..., :12], axis=-1)))
+    ref = host[..., OUT_SUM_ETA]
+    ok = ref > 0
+    out[prefix + "agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok])
+                                                                   / ref[ok]))
+
+
 def elliptic(out: dict, trials: int = 1 << 12, n_pass: int = 64, n_step: int = 400) -> None:
     """The elliptic-beam uplink entry: GPU samples/s, one host core, and agreement with the host build."""
     import cupy
 
     from bench_montecarlo import elliptic_synthetic_inputs
     from qsat.montecarlo.kernel import sample_trials_kernel
-    from qsat.montecarlo.sampler import OUT_SUM_ETA
 
     host_in = elliptic_synthetic_inputs(n_pass, n_step)
     dev_in = [cupy.asarray(a) for a in host_in]
@@ -137,12 +148,7 @@ def elliptic(out: dict, trials: int = 1 << 12, n_pass: int = 64, n_step: int = 4
     host = sample_trials_kernel(*host_in, cpu_trials, 0, 0, 1, threads=1)
     out["elliptic_host_kernel_samples_per_s"] = cpu_trials * n_pass * n_step / (time.perf_counter() - t0)
     out["elliptic_gpu_over_host_kernel"] = out["elliptic_samples_per_s"] / out["elliptic_host_kernel_samples_per_s"]
-    gpu = sample_trials_kernel(*dev_in, cpu_trials, 0, 0, 1).get()
-    out["elliptic_agreement_counts_identical"] = float(np.mean(np.all(gpu[..., :12] == host[..., :12], axis=-1)))
-    ref = host[..., OUT_SUM_ETA]
-    ok = ref > 0
-    out["elliptic_agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok])
-                                                                  / ref[ok]))
+    agreement(out, sample_trials_kernel(*dev_in, cpu_trials, 0, 0, 1).get(), host, "elliptic_")
 
 
 def run(budget_s: float, out: dict | None = None) -> dict:
@@ -151,7 +157,7 @@ def run(budget_s: float, out: dict | None = None) -> dict:
     from bench_montecarlo import synthetic_inputs
     from qsat.montecarlo.kernel import sample_trials_kernel
     from qsat.montecarlo.run import run_montecarlo
-    from qsat.montecarlo.sampler import OUT_SUM_ETA, STEP_COLUMNS, STEP_CONSTANTS, sample_trials
+    from qsat.montecarlo.sampler import STEP_COLUMNS, STEP_CONSTANTS, sample_trials
 
     t_start = time.perf_counter()
     out = {} if out is None else out
@@ -189,11 +195,7 @@ def run(budget_s: float, out: dict | None = None) -> dict:
     for name in ("host_kernel", "host_kernel_all_cores", "numpy_twin"):
         out[f"gpu_over_{name}"] = out["fused_samples_per_s"] / out[f"{name}_samples_per_s"]
 
-    gpu = sample_trials_kernel(st, ps, prm, cpu_trials, 0, 0, 1).get()
-    out["agreement_counts_identical"] = float(np.mean(np.all(gpu[..., :12] == host[..., :12], axis=-1)))
-    ref = host[..., OUT_SUM_ETA]
-    ok = ref > 0
-    out["agreement_sum_eta_max_rel_diff"] = float(np.max(np.abs(gpu[..., OUT_SUM_ETA][ok] - ref[ok]) / ref[ok]))
+    agreement(out, sample_trials_kernel(st, ps, prm, cpu_trials, 0, 0, 1).get(), host)
 
     breakdown(out, st, ps, prm, trials)
     elliptic(out)
