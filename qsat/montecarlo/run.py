@@ -363,13 +363,13 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
     if n_pass == 0:
         raise QsatInputError("scenario", "no passes", "at least one pass above the elevation mask to sample")
     identity = dict(identity or {"scenario_sha256": "", "scenario_name": ""})
-    identity.update(format_version=FORMAT_VERSION, inputs_sha256=inputs.digest(), seed=str(seed), trials=trials,
-                    n_passes=n_pass,
+    identity.update(format_version=FORMAT_VERSION, seed=str(seed), trials=trials, n_passes=n_pass,
                     protocol=inputs.protocol, backend=backend, sampled=",".join(inputs.sampled),
                     store_counts=bool(store_counts),
                     trial_chunk=min(trial_chunk, trials), pass_chunk=min(pass_chunk, n_pass))
     checkpoint = None
-    if out is not None:
+    if out is not None:  # only a checkpoint needs the inputs' digest (it hashes every step's inputs)
+        identity["inputs_sha256"] = inputs.digest()
         checkpoint = Checkpoint(Path(out), identity, resume)
         if checkpoint.resumed:
             echo(f"qsat: resuming {out} (session {checkpoint.session})")
