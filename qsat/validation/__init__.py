@@ -12,6 +12,17 @@ Status is derived, never asserted by hand:
 * ``not reproduced`` — outside the tolerance (kept in the table, with the reason);
 * ``gap`` — qsat cannot compute it yet (the case says why).
 
+Every case also has a *class* (:data:`CLASSES`), which says what a match proves:
+
+* ``prediction`` — the model from published inputs against a measurement;
+* ``held-out calibration`` — a term fitted on one measurement, compared on another;
+* ``code cross-check`` — the same formula in another implementation;
+* ``identity`` — a mathematical fact the code must satisfy.
+
+Only predictions and held-out calibrations count as physics; the table counts each
+class separately. A case whose compared number is an input of the computation, or
+that cannot fail, belongs in no class and must not be registered.
+
 Topic modules add cases with :func:`case` and are listed in :data:`CASE_MODULES`.
 """
 
@@ -29,6 +40,10 @@ CASE_MODULES: list[str] = [
     "qsat.validation.protocols",
     "qsat.validation.network",
 ]
+
+
+#: The validation classes, in the order the table lists them.
+CLASSES: tuple[str, ...] = ("prediction", "held-out calibration", "code cross-check", "identity")
 
 
 class Gap(Exception):
@@ -49,6 +64,7 @@ class Case:
     tolerance_origin: str
     compute: Callable[[], float] = field(compare=False)
     note: str = ""
+    klass: str = "unclassified"
 
 
 _REGISTRY: dict[str, Case] = {}
@@ -56,16 +72,22 @@ _REGISTRY: dict[str, Case] = {}
 
 def case(*, id: str, topic: str, quantity: str, published: float, unit: str, source: str,
          locator: str, tolerance: float, tolerance_kind: str = "rel", tolerance_origin: str,
-         note: str = ""):
-    """Decorator registering ``compute()`` (returning qsat's value in ``unit``) as a case."""
+         note: str = "", klass: str = "unclassified"):
+    """Decorator registering ``compute()`` (returning qsat's value in ``unit``) as a case.
+
+    ``klass`` is one of :data:`CLASSES`; ``"unclassified"`` is listed apart and
+    never counted as physics.
+    """
     if tolerance_kind not in ("abs", "rel"):
         raise ValueError(f"validation case {id}: tolerance_kind {tolerance_kind!r}; expected 'abs' or 'rel'")
+    if klass not in CLASSES + ("unclassified",):
+        raise ValueError(f"validation case {id}: klass {klass!r}; expected one of {CLASSES}")
 
     def register(compute: Callable[[], float]):
         if id in _REGISTRY:
             raise ValueError(f"validation case {id} registered twice")
         _REGISTRY[id] = Case(id, topic, quantity, float(published), unit, source, locator,
-                             float(tolerance), tolerance_kind, tolerance_origin, compute, note)
+                             float(tolerance), tolerance_kind, tolerance_origin, compute, note, klass)
         return compute
 
     return register
@@ -113,6 +135,12 @@ def _fmt(x: float | None) -> str:
 def markdown(outcomes: list[Outcome] | None = None) -> str:
     outcomes = report() if outcomes is None else outcomes
     counts = {s: sum(o.status == s for o in outcomes) for s in ("reproduced", "not reproduced", "gap")}
+    by_class = []
+    for k in CLASSES + ("unclassified",):
+        mine = [o for o in outcomes if o.case.klass == k]
+        if mine:
+            ok = sum(o.status == "reproduced" for o in mine)
+            by_class.append(f"{k}: {ok} of {len(mine)} reproduced")
     lines = [
         "# qsat validation table",
         "",
@@ -122,8 +150,11 @@ def markdown(outcomes: list[Outcome] | None = None) -> str:
         f"{len(outcomes)} cases: {counts['reproduced']} reproduced, "
         f"{counts['not reproduced']} not reproduced, {counts['gap']} gaps.",
         "",
-        "| id | quantity | published | qsat | deviation | tolerance | status | source | tolerance from | note |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "By class (only predictions and held-out calibrations count as physics): "
+        + "; ".join(by_class) + ".",
+        "",
+        "| id | class | quantity | published | qsat | deviation | tolerance | status | source | tolerance from | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         c = o.case
@@ -132,6 +163,6 @@ def markdown(outcomes: list[Outcome] | None = None) -> str:
             f"{o.deviation:+.3g} {c.unit}" if c.tolerance_kind == "abs" else f"{o.deviation:+.2%}")
         note = "; ".join(x for x in (c.note if o.status == "reproduced" else "", o.reason) if x)
         lines.append(
-            f"| {c.id} | {c.quantity} | {_fmt(c.published)} {c.unit} | {_fmt(o.computed)} | {dev} | "
+            f"| {c.id} | {c.klass} | {c.quantity} | {_fmt(c.published)} {c.unit} | {_fmt(o.computed)} | {dev} | "
             f"{tol} | {o.status} | {c.source}, {c.locator} | {c.tolerance_origin} | {note} |")
     return "\n".join(lines) + "\n"
