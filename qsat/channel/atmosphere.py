@@ -118,6 +118,16 @@ def aerosol_optical_depth_from_visibility(wavelength_m, visibility_m):
     return kim_extinction_coefficient(wavelength_m, visibility_m) * AEROSOL_SCALE_HEIGHT_M
 
 
+def aerosol_optical_depth_at(wavelength_m, aod_550, angstrom_exponent=1.3):
+    """Aerosol optical depth at ``wavelength_m`` from the 550 nm value: Angstrom's law.
+
+    Angstrom, "On the atmospheric transmission of sun radiation and on dust in the air",
+    Geogr. Ann. 11, 156 (1929): ``tau_a(lambda) = tau_a(550 nm) (lambda / 550 nm)^-alpha``; alpha = 1.3
+    is Angstrom's mean for continental air (ibid.), the value AERONET sites scatter around.
+    """
+    return float(aod_550) * (float(wavelength_m) / 550e-9) ** (-float(angstrom_exponent))
+
+
 def zenith_optical_depth(tau_rayleigh_0, tau_aerosol_0, station_altitude_m):
     """Zenith optical depth above a station: Rayleigh scaled by pressure, aerosol by its scale height."""
     return (tau_rayleigh_0 * pressure_ratio(station_altitude_m)

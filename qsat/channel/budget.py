@@ -31,7 +31,7 @@ How the terms are split (each factor's model is cited in its module):
 * pointing — mean transmitter pointing loss (:mod:`.pointing`, Farid & Hranilovic) and the
   receiver tracking jitter against the field stop;
 * optics — fixed factors: transmit and receive optical efficiency, filter transmission, fiber
-  coupling.
+  coupling, and the named residual ``[link] residual_loss_db`` when one is calibrated.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from . import atmosphere as atm
 from . import background as bg
 from . import turbulence as turb
 from .beam import airy_fwhm, annulus_fraction, diffraction_limited_fov, rayleigh_range
+from .config import DEFAULT_SITE
 
 #: Mean Earth radius (m), IUGG R1 (Moritz, Geodetic Reference System 1980).
 EARTH_RADIUS_M = 6371008.8
@@ -213,12 +214,16 @@ class LinkParameters:
 
         if at.extinction_source == "zenith_transmittance":
             tau = -math.log(at.zenith_transmittance)
+        elif at.extinction_source == "aerosol_optical_depth":
+            # a measured column above the station: Rayleigh scaled by the station pressure, aerosol as given
+            tau = (float(atm.rayleigh_optical_depth(lam)) * float(atm.pressure_ratio(station_altitude_m))
+                   + atm.aerosol_optical_depth_at(lam, at.aerosol_optical_depth, at.angstrom_exponent))
         else:
             if at.extinction_source == "visibility":
                 tau_r0 = float(atm.rayleigh_optical_depth(lam))
                 tau_a0 = float(atm.aerosol_optical_depth_from_visibility(lam, at.visibility))
             else:
-                tau_r0, tau_a0 = atm.preset_optical_depths(at.site or "clear", lam)
+                tau_r0, tau_a0 = atm.preset_optical_depths(at.site or DEFAULT_SITE, lam)
             tau = float(atm.zenith_optical_depth(tau_r0, tau_a0, station_altitude_m))
 
         if at.cn2_layers is not None:
@@ -231,7 +236,8 @@ class LinkParameters:
             return override * 1e9 if override is not None else bg.tabulated(condition, lam)
 
         area = math.pi * (0.5 * rx_aperture) ** 2 * (1.0 - rx_obsc ** 2)
-        eta_bg = rx.optical_efficiency * rx.filter_transmission * rx.fiber_coupling
+        eta_rx = rx.optical_efficiency_resolved
+        eta_bg = eta_rx * rx.filter_transmission * rx.fiber_coupling
         coeff = bg.counts_coefficient(lam, rx.field_of_view, area, rx.filter_width, eta_bg)
         albedo = bgc.albedo * bg.tabulated("solar_toa", lam) * math.exp(-2.0 * tau) / math.pi
         jitter_y = tx.pointing_jitter if tx.pointing_jitter_y is None else tx.pointing_jitter_y
@@ -240,7 +246,8 @@ class LinkParameters:
             rx_aperture_m=rx_aperture, rx_obscuration=rx_obsc, tx_jitter_x_rad=tx.pointing_jitter,
             tx_jitter_y_rad=jitter_y, tx_bias_rad=tx.pointing_bias, rx_jitter_rad=rx.pointing_jitter,
             fov_full_rad=rx.field_of_view,
-            optics_efficiency=tx.optical_efficiency * rx.optical_efficiency * rx.filter_transmission * rx.fiber_coupling,
+            optics_efficiency=(tx.optical_efficiency_resolved * eta_rx * rx.filter_transmission * rx.fiber_coupling
+                               * 10.0 ** (-cfg.residual_loss_db / 10.0)),
             tau_zenith=tau, moments=moments, station_altitude_m=station_altitude_m,
             radiance_day=radiance(bgc.day_radiance, "day"), radiance_night=radiance(bgc.night_radiance, "night"),
             radiance_moon=radiance(bgc.moon_radiance, "full_moon"), counts_coefficient=coeff,

@@ -17,16 +17,39 @@ from ..scenario.types import (NonNegativeAngle_rad, PositiveAngle_rad, PositiveL
 from . import atmosphere, background
 from .beam import diffraction_limited_fov, waist_from_divergence
 
+class DefaultsWarning(QsatWarning):
+    """A budget takes loss terms from qsat's typical defaults instead of the scenario."""
+
+
 DIRECTIONS = ("downlink", "uplink")
 FADING_MODELS = ("auto", "lognormal", "gamma_gamma", "none", "elliptic_beam")
 #: Fading models that describe the beam at the satellite and so exist for uplinks only.
 UPLINK_ONLY_FADING = ("elliptic_beam",)
 
 
-def _positive_efficiency(value: float) -> float:
-    if not 0.0 < value <= 1.0:
+def _positive_efficiency(value: float | None) -> float | None:
+    if value is not None and not 0.0 < value <= 1.0:
         raise ValueError("an efficiency in (0, 1]")
     return value
+
+
+#: Full 1/e^2 angle per FWHM of a Gaussian far field: irradiance exp(-2 theta^2 / theta_w^2) falls to
+#: one half at theta = theta_w sqrt(ln 2 / 2), so 2 theta_w = FWHM sqrt(2 / ln 2).
+FULL_1E2_PER_FWHM = math.sqrt(2.0 / math.log(2.0))
+
+#: The divergence fields of ``[link.transmitter]`` and the factor turning each into the full 1/e^2 angle.
+DIVERGENCE_FIELDS = {"divergence_full_1e2": 1.0, "divergence_half_1e2": 2.0, "divergence_fwhm": FULL_1E2_PER_FWHM,
+                     "divergence": 1.0}
+
+#: Defaults of the optics efficiencies when a scenario does not state them: qsat's engineering
+#: assumptions for typical hardware, never measurements (docs/channel.md, "Defaults"). A budget that
+#: relies on one records a warning (:meth:`LinkConfig.defaulted_terms`).
+#: Transmitter: a space telescope and its relay optics, ~1 dB (a two-mirror telescope and 4-6 coated
+#: surfaces at 96-98 % each).
+DEFAULT_TX_OPTICAL_EFFICIENCY = 0.8
+#: Receiver, telescope to detector input: ~3 dB (two aluminium telescope mirrors at ~0.88 each near
+#: 850 nm, a Coude/Nasmyth relay of 3-5 mirrors, dichroics and polarisation analysis).
+DEFAULT_RX_OPTICAL_EFFICIENCY = 0.5
 
 
 class TransmitterConfig(Section):
@@ -34,13 +57,17 @@ class TransmitterConfig(Section):
 
     aperture: PositiveLength_m | None = None
     obscuration_ratio: Probability = 0.0
-    divergence: PositiveAngle_rad | None = None  # full angle at 1/e^2 irradiance
+    # far-field divergence, one of (the convention is in the name, so a paper's number goes in as printed):
+    divergence_full_1e2: PositiveAngle_rad | None = None  # full angle at 1/e^2 irradiance
+    divergence_half_1e2: PositiveAngle_rad | None = None  # half angle at 1/e^2 irradiance
+    divergence_fwhm: PositiveAngle_rad | None = None  # full width at half maximum irradiance
+    divergence: PositiveAngle_rad | None = None  # earlier name of divergence_full_1e2 (same meaning)
     waist: PositiveLength_m | None = None  # 1/e^2 radius at the aperture
     m2: float = 1.0
     pointing_jitter: PositiveAngle_rad  # rms per axis (required: every real transmitter has some)
     pointing_jitter_y: PositiveAngle_rad | None = None
     pointing_bias: NonNegativeAngle_rad = 0.0
-    optical_efficiency: float = 1.0
+    optical_efficiency: float | None = None  # None: DEFAULT_TX_OPTICAL_EFFICIENCY, with a recorded warning
 
     _eff = field_validator("optical_efficiency")(classmethod(lambda cls, v: _positive_efficiency(v)))
 
@@ -60,11 +87,27 @@ class TransmitterConfig(Section):
 
     @model_validator(mode="after")
     def _beam(self):
-        if self.divergence is not None and self.waist is not None:
-            raise ValueError("only one of divergence (full 1/e^2 angle) or waist (1/e^2 radius)")
-        if self.divergence is None and self.waist is None and self.aperture is None:
-            raise ValueError("divergence (full 1/e^2 angle), waist (1/e^2 radius) or an aperture to fill")
+        given = [k for k in (*DIVERGENCE_FIELDS, "waist") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"only one of divergence_full_1e2, divergence_half_1e2, divergence_fwhm or waist "
+                             f"(1/e^2 radius) (got {', '.join(given)})")
+        if not given and self.aperture is None:
+            raise ValueError("a divergence (divergence_full_1e2, divergence_half_1e2 or divergence_fwhm), a waist "
+                             "(1/e^2 radius) or an aperture to fill")
         return self
+
+    @property
+    def divergence_full_1e2_rad(self) -> float | None:
+        """The stated divergence as the full angle at 1/e^2 irradiance (rad), whatever field gave it."""
+        for name, factor in DIVERGENCE_FIELDS.items():
+            value = getattr(self, name)
+            if value is not None:
+                return value * factor
+        return None
+
+    @property
+    def optical_efficiency_resolved(self) -> float:
+        return DEFAULT_TX_OPTICAL_EFFICIENCY if self.optical_efficiency is None else self.optical_efficiency
 
     def waist_m(self, wavelength_m: float) -> float:
         """1/e^2 waist at the transmitter: given, from the divergence, or filling the aperture.
@@ -75,8 +118,8 @@ class TransmitterConfig(Section):
         """
         if self.waist is not None:
             return self.waist
-        if self.divergence is not None:
-            return waist_from_divergence(self.divergence, wavelength_m, self.m2)
+        if self.divergence_full_1e2_rad is not None:
+            return waist_from_divergence(self.divergence_full_1e2_rad, wavelength_m, self.m2)
         return 0.5 * self.aperture / 1.12
 
 
@@ -88,12 +131,16 @@ class ReceiverConfig(Section):
     field_of_view: PositiveAngle_rad = 100e-6  # full angle
     filter_width: PositiveLength_m = 1e-9
     filter_transmission: float = 1.0
-    optical_efficiency: float = 1.0
+    optical_efficiency: float | None = None  # None: DEFAULT_RX_OPTICAL_EFFICIENCY, with a recorded warning
     fiber_coupling: float = 1.0
     pointing_jitter: NonNegativeAngle_rad = 0.0  # tracking error rms per axis, relative to the field stop
 
     _eff = field_validator("filter_transmission", "optical_efficiency", "fiber_coupling")(
         classmethod(lambda cls, v: _positive_efficiency(v)))
+
+    @property
+    def optical_efficiency_resolved(self) -> float:
+        return DEFAULT_RX_OPTICAL_EFFICIENCY if self.optical_efficiency is None else self.optical_efficiency
 
     @field_validator("obscuration_ratio")
     @classmethod
@@ -103,12 +150,21 @@ class ReceiverConfig(Section):
         return value
 
 
+#: Ways of stating the extinction, one at most; none gives the default site preset.
+EXTINCTION_SOURCES = ("site", "visibility", "zenith_transmittance", "aerosol_optical_depth")
+#: Site preset used when ``[link.atmosphere]`` states no extinction: V = 23 km, a sea-level aerosol
+#: optical depth of 0.20 at 550 nm, near the global land mean (docs/channel.md, "Defaults").
+DEFAULT_SITE = "clear"
+
+
 class AtmosphereConfig(Section):
     """``[link.atmosphere]``: extinction (site preset, visibility or measured) and the Cn2 profile."""
 
     site: str | None = None
     visibility: PositiveLength_m | None = None
     zenith_transmittance: float | None = None
+    aerosol_optical_depth: float | None = None  # column AOD above the station at 550 nm (e.g. AERONET)
+    angstrom_exponent: float = 1.3  # AOD wavelength exponent, with aerosol_optical_depth
     cn2_ground: float = 1.7e-14  # HV ground term A (m^-2/3)
     rms_wind: Speed_m_s = 21.0
     cn2_layers: list[tuple[float, float]] | None = None  # [[height_m, Cn2*dh in m^(1/3)], ...]
@@ -125,6 +181,20 @@ class AtmosphereConfig(Section):
     def _zt(cls, value):
         if value is not None and not 0.0 < value <= 1.0:
             raise ValueError("a zenith transmittance in (0, 1]")
+        return value
+
+    @field_validator("aerosol_optical_depth")
+    @classmethod
+    def _aod(cls, value):
+        if value is not None and not (0.0 <= value <= 5.0):
+            raise ValueError("an aerosol optical depth at 550 nm in [0, 5]")
+        return value
+
+    @field_validator("angstrom_exponent")
+    @classmethod
+    def _angstrom(cls, value):
+        if not (-1.0 <= value <= 4.0):
+            raise ValueError("an Angstrom exponent in [-1, 4] (1.3 is Angstrom's continental mean)")
         return value
 
     @field_validator("cn2_ground")
@@ -154,17 +224,16 @@ class AtmosphereConfig(Section):
 
     @model_validator(mode="after")
     def _one_source(self):
-        given = [k for k in ("site", "visibility", "zenith_transmittance") if getattr(self, k) is not None]
+        given = [k for k in EXTINCTION_SOURCES if getattr(self, k) is not None]
         if len(given) > 1:
-            raise ValueError(f"only one of site, visibility, zenith_transmittance (got {', '.join(given)})")
+            raise ValueError(f"only one of {', '.join(EXTINCTION_SOURCES)} (got {', '.join(given)})")
         return self
 
     @property
     def extinction_source(self) -> str:
-        if self.visibility is not None:
-            return "visibility"
-        if self.zenith_transmittance is not None:
-            return "zenith_transmittance"
+        for k in EXTINCTION_SOURCES[1:]:
+            if getattr(self, k) is not None:
+                return k
         return "site"
 
 
@@ -200,8 +269,10 @@ class LinkConfig(Section):
     fading: str = "auto"
     transmitter: TransmitterConfig
     receiver: ReceiverConfig = ReceiverConfig()
-    atmosphere: AtmosphereConfig = AtmosphereConfig(site="clear")
+    atmosphere: AtmosphereConfig = AtmosphereConfig()
     background: BackgroundConfig = BackgroundConfig()
+    # a named residual loss (dB) for what the model leaves out, from `qsat calibrate`; 0 = none
+    residual_loss_db: float = 0.0
 
     @field_validator("direction")
     @classmethod
@@ -220,6 +291,26 @@ class LinkConfig(Section):
             raise ValueError(f"a downlink fading law ({laws}); '{value}' (Vasylyev, Semenov & Vogel) models the "
                              "beam at the satellite and needs direction = 'uplink'")
         return value
+
+    @field_validator("residual_loss_db")
+    @classmethod
+    def _residual(cls, value):
+        if not (math.isfinite(value) and -30.0 <= value <= 60.0):
+            raise ValueError("a residual loss in dB between -30 and 60 (0: none)")
+        return value
+
+    def defaulted_terms(self) -> list[str]:
+        """The loss terms this link takes from qsat's defaults rather than the scenario, one line each."""
+        out = []
+        if self.transmitter.optical_efficiency is None:
+            out.append(f"transmitter.optical_efficiency = {DEFAULT_TX_OPTICAL_EFFICIENCY:g} "
+                       f"({-10 * math.log10(DEFAULT_TX_OPTICAL_EFFICIENCY):.1f} dB)")
+        if self.receiver.optical_efficiency is None:
+            out.append(f"receiver.optical_efficiency = {DEFAULT_RX_OPTICAL_EFFICIENCY:g} "
+                       f"({-10 * math.log10(DEFAULT_RX_OPTICAL_EFFICIENCY):.1f} dB)")
+        if all(getattr(self.atmosphere, k) is None for k in EXTINCTION_SOURCES):
+            out.append(f"atmosphere.site = '{DEFAULT_SITE}' (visibility 23 km)")
+        return out
 
     @field_validator("wavelength")
     @classmethod
@@ -253,4 +344,4 @@ class LinkConfig(Section):
         return self
 
 
-__all__ = ["LinkConfig", "TransmitterConfig", "ReceiverConfig", "AtmosphereConfig", "BackgroundConfig"]
+__all__ = ["DefaultsWarning", "LinkConfig", "TransmitterConfig", "ReceiverConfig", "AtmosphereConfig", "BackgroundConfig"]

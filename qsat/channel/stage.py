@@ -10,12 +10,14 @@ link constants depend on them.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import xarray as xr
 
 from ..backend import to_numpy
 from .budget import OUTPUTS, LinkParameters, channel_step
+from .config import DefaultsWarning
 from .ellipticbeam import ELLIPTIC_COLUMNS, elliptic_inputs, sample_elliptic_beam
 
 #: units and long names of the product's variables.
@@ -24,7 +26,8 @@ VARIABLES = {
     "loss_atmosphere_db": ("dB", "atmospheric extinction along the slant path"),
     "loss_turbulence_db": ("dB", "mean turbulence loss: seeing clipped by the field stop (downlink), long-term beam spread and wander (uplink)"),
     "loss_pointing_db": ("dB", "mean pointing loss: transmitter jitter and bias, receiver tracking jitter"),
-    "loss_optics_db": ("dB", "fixed optical factors: transmit and receive optics, filter transmission, fiber coupling"),
+    "loss_optics_db": ("dB", "fixed optical factors: transmit and receive optics, filter transmission, fiber coupling, "
+                             "calibrated residual (attribute residual_loss_db)"),
     "loss_total_db": ("dB", "sum of the loss terms"),
     "transmittance": ("1", "mean end-to-end transmittance from the transmitter to the detector input (detector efficiency excluded)"),
     "background_cps": ("photons/s", "background photon rate at the detector input (after receiver optics and filter, before detector efficiency)"),
@@ -76,17 +79,25 @@ def _station_table(scenario) -> dict[str, tuple[float | None, float | None]]:
 
 
 def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backend: str = "numpy",
-                 warn=None, seed: int = 0, elliptic_samples: int = ELLIPTIC_SAMPLES) -> xr.Dataset:
+                 warn=None, seed: int = 0, elliptic_samples: int = ELLIPTIC_SAMPLES,
+                 warn_defaults=None) -> xr.Dataset:
     """The ``link`` Dataset for a geometry Dataset and a ``LinkConfig``.
 
     ``stations`` maps station name -> (aperture_m, obscuration_ratio) for downlinks whose
-    receiver aperture is not set in ``[link.receiver]``. ``warn(message)`` records warnings.
+    receiver aperture is not set in ``[link.receiver]``. ``warn(message)`` records warnings;
+    ``warn_defaults(message)`` (default: ``warn``) the one saying which loss terms come from
+    qsat's defaults (:meth:`.config.LinkConfig.defaulted_terms`).
     With ``cfg.fading == "elliptic_beam"`` (uplinks) the variables of :data:`ELLIPTIC_VARIABLES`
     are added, sampled with ``elliptic_samples`` realisations per step from ``seed`` (Philox
     sample index ``(pass * n_step + step) * elliptic_samples + j``, stream 0).
     """
     warn = warn or (lambda message: None)
     stations = stations or {}
+    warn_defaults = warn_defaults or warn
+    defaulted = cfg.defaulted_terms()
+    if defaulted:
+        warn_defaults("link: the budget takes these loss terms from qsat's typical defaults, not from the scenario "
+             f"(docs/channel.md, Defaults): {'; '.join(defaulted)}; state the hardware's values")
     npass, nstep = geometry.sizes["pass"], geometry.sizes["step"]
     if "station_altitude_m" in geometry.coords:
         altitude = np.asarray(geometry["station_altitude_m"].values, dtype=np.float64)
@@ -152,7 +163,9 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     attrs = {"title": "qsat per-step optical channel", "direction": cfg.direction,
              "wavelength_m": cfg.wavelength, "fading": cfg.fading,
              "transmittance_definition": VARIABLES["transmittance"][1],
-             "background_definition": VARIABLES["background_cps"][1]}
+             "background_definition": VARIABLES["background_cps"][1],
+             "residual_loss_db": float(cfg.residual_loss_db),
+             "defaulted_terms": "; ".join(defaulted) or "none"}
     if "step_s" in geometry.attrs:
         attrs["step_s"] = geometry.attrs["step_s"]
     if elliptic:
@@ -209,6 +222,12 @@ def run_stage(run) -> None:
 
         raise QsatError("the link stage needs the per-step geometry of the passes stage")
     cfg = run.scenario.link
+
+    def warn_defaults(message: str) -> None:
+        run.warnings.append(message)
+        warnings.warn(message, DefaultsWarning, stacklevel=2)
+
     run.products["link"] = compute_link(run.products["geometry"], cfg, _station_table(run.scenario),
-                                        backend=run.backend, warn=run.warn, seed=run.scenario.seed)
+                                        backend=run.backend, warn=run.warn, seed=run.scenario.seed,
+                                        warn_defaults=warn_defaults)
     run.data_versions["atmosphere_tables"] = "ephemerides/atmosphere (2026-11-26)"

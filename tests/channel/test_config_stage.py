@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from qsat.channel.config import DefaultsWarning
 from qsat.channel.budget import OUTPUTS
 from qsat.channel.stage import VARIABLES, compute_link
 from qsat.errors import QsatInputError, QsatWarning
@@ -176,10 +177,24 @@ def test_run_stage_in_pipeline_context():
     s = scenario()
     run = Run(scenario=s, backend="numpy")
     run.products["geometry"] = synthetic_geometry()
+    # the scenario states no optics: the budget says so, in the result and as a warning
+    with pytest.warns(DefaultsWarning, match="transmitter.optical_efficiency = 0.8.*receiver.optical_efficiency = 0.5"):
+        run_stage(run)
+    assert run.products["link"].sizes == {"pass": 3, "step": 40}
+    assert any("typical defaults" in w for w in run.warnings)
+    assert "receiver.optical_efficiency" in run.products["link"].attrs["defaulted_terms"]
+    # stating them silences it (any other warning would still be an error here)
+    stated = loads(BASE + LINK.format(wavelength="850 nm", tx_aperture="30 cm", jitter="1 urad", fov="100 urad",
+                                      atmosphere='site = "clear"').replace(
+        "[link.receiver]", "[link.receiver]\noptical_efficiency = 0.4").replace(
+        "[link.transmitter]", "[link.transmitter]\noptical_efficiency = 0.9"))
+    run = Run(scenario=stated, backend="numpy")
+    run.products["geometry"] = synthetic_geometry()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run_stage(run)
-    assert run.products["link"].sizes == {"pass": 3, "step": 40}
+    assert run.products["link"].attrs["defaulted_terms"] == "none"
+    assert float(run.products["link"]["loss_optics_db"][0, 20]) == pytest.approx(-10 * np.log10(0.36))
 
 
 @pytest.mark.gpu

@@ -15,7 +15,7 @@ def test_channel_cases_evaluate():
     assert len(cases) >= 15
     ids = {c.id for c in cases}
     for needed in ("channel.hv_r0_v21", "channel.hv57_isoplanatic_angle", "channel.kasten_young_el0",
-                   "channel.micius_diffraction_1200km", "channel.yin2017_downlink_increase"):
+                   "channel.liao2017_loss_645km", "channel.yin2017_downlink_increase"):
         assert needed in ids
     for c in cases:
         o = evaluate(c)
