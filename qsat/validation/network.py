@@ -30,7 +30,8 @@ from . import Gap, case
       quantity="PLOB bound per channel use / η at 40 dB (200 km of 0.2 dB/km fiber)",
       published=1.44, unit="1", source="Pirandola et al., Nat. Commun. 8, 15043 (2017)",
       locator="text after Eq. (19): −log2(1−η) ≃ 1.44 η for high loss",
-      tolerance=0.005, tolerance_kind="rel", tolerance_origin="published value given to 3 digits")
+      tolerance=0.005, tolerance_kind="rel", tolerance_origin="published value given to 3 digits",
+      klass="identity")
 def _():
     from ..network.fiber import fiber_transmittance, plob_rate_bps
 
@@ -160,6 +161,7 @@ for _row, _note in (
           tolerance_origin="±50 % band (0.5 to 1.5 times the published rate) fixed before the "
                            "comparison: basis and intensity probabilities are not published and are "
                            "set by optimisation, the detector efficiency is calibrated on another row",
+          klass="held-out calibration",
           note=f"{_BOARON_ASSUMED}" + (f"; {_note}" if _note else ""))
     def _(length_km=_length):
         return boaron_rate(length_km)
@@ -169,7 +171,8 @@ for _row, _note in (
       quantity="finite-key secret key rate over 307 km (51.9 dB) of ultra-low-loss fiber",
       published=3.18, unit="bit/s", source="Korzh et al., Nat. Photonics 9, 163 (2015)", locator="abstract",
       tolerance=0.5, tolerance_kind="rel",
-      tolerance_origin="±50 % band planned for a protocol-model comparison (not reached: gap)")
+      tolerance_origin="±50 % band planned for a protocol-model comparison (not reached: gap)",
+      klass="prediction")
 def _():
     raise Gap("the experiment runs the coherent-one-way (COW) protocol, whose key length comes from the "
               "paper's own finite-key analysis; neither that formula nor the system parameters (InGaAs "
@@ -187,7 +190,8 @@ def _():
       quantity="average secret key rate over a Micius pass to Xinglong in the integrated network",
       published=47.8e3, unit="bit/s", source="Chen et al., Nature 589, 214 (2021)", locator="abstract",
       tolerance=0.5, tolerance_kind="rel",
-      tolerance_origin="±50 % band planned for a pass-model comparison (not reached: gap)")
+      tolerance_origin="±50 % band planned for a pass-model comparison (not reached: gap)",
+      klass="prediction")
 def _():
     raise Gap("needs the 2018-2020 Micius transmitter and Xinglong receiver parameters and the pass "
               "geometry of Chen et al., which were not found in the stored sources; the per-pass key "
