@@ -183,6 +183,29 @@ def preset_optical_depths(preset: str, wavelength_m: float) -> tuple[float, floa
     return tau_r, tau_a
 
 
+@cache
+def aerosol_climatology() -> dict[str, dict]:
+    """Station (upper case) -> {aod_500nm, aod_500nm_low, aod_500nm_high, angstrom_exponent, kind, source}.
+
+    From ``ephemerides/atmosphere/aerosol_climatology.csv`` (annual means of sun-photometer networks;
+    its header gives the sources and what the values are not).
+    """
+    out = {}
+    with open(ephemerides_dir() / "atmosphere" / "aerosol_climatology.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(line for line in fh if not line.startswith("#")):
+            row = {k: float(r[k]) for k in ("aod_500nm", "aod_500nm_low", "aod_500nm_high", "angstrom_exponent")}
+            out[r["station"].strip().upper()] = {**row, "kind": r["kind"], "source": r["source"]}
+    return out
+
+
+def station_aerosol_optical_depth(station: str | None, wavelength_m: float) -> float | None:
+    """Climatological aerosol optical depth above a catalogued station at ``wavelength_m``, or None."""
+    row = aerosol_climatology().get((station or "").upper())
+    if row is None:
+        return None
+    return row["aod_500nm"] * (wavelength_m / 500e-9) ** (-row["angstrom_exponent"])
+
+
 def write_preset_table(path) -> None:
     """Regenerate the shipped preset table from the formulas above (see its header)."""
     presets = {"very_clear": 50e3, "clear": 23e3, "hazy": 5e3}

@@ -178,8 +178,13 @@ class LinkParameters:
 
     @classmethod
     def from_config(cls, cfg, station_altitude_m: float = 0.0, station_aperture_m: float | None = None,
-                    station_obscuration: float | None = None) -> LinkParameters:
-        """Resolve a ``LinkConfig`` for one station (altitude, and aperture for downlinks)."""
+                    station_obscuration: float | None = None, station_name: str | None = None) -> LinkParameters:
+        """Resolve a ``LinkConfig`` for one station (altitude, aperture for downlinks, and name).
+
+        A ``[link.atmosphere]`` that states no extinction takes the station's climatological aerosol
+        optical depth (:func:`.atmosphere.station_aerosol_optical_depth`) when the station has one,
+        else the default site preset.
+        """
         from ..errors import QsatInputError
 
         lam = cfg.wavelength
@@ -212,12 +217,15 @@ class LinkParameters:
                           f"limit of the station's {rx_aperture:.3g} m aperture "
                           f"({diffraction_limited_fov(lam, rx_aperture) * 1e6:.3g} urad)", QsatWarning, stacklevel=2)
 
+        climatology = (atm.station_aerosol_optical_depth(station_name, lam)
+                       if cfg.atmosphere_unstated() else None)
         if at.extinction_source == "zenith_transmittance":
             tau = -math.log(at.zenith_transmittance)
-        elif at.extinction_source == "aerosol_optical_depth":
+        elif at.extinction_source == "aerosol_optical_depth" or climatology is not None:
             # a measured column above the station: Rayleigh scaled by the station pressure, aerosol as given
-            tau = (float(atm.rayleigh_optical_depth(lam)) * float(atm.pressure_ratio(station_altitude_m))
-                   + atm.aerosol_optical_depth_at(lam, at.aerosol_optical_depth, at.angstrom_exponent))
+            aerosol = climatology if climatology is not None else atm.aerosol_optical_depth_at(
+                lam, at.aerosol_optical_depth, at.angstrom_exponent)
+            tau = float(atm.rayleigh_optical_depth(lam)) * float(atm.pressure_ratio(station_altitude_m)) + aerosol
         else:
             if at.extinction_source == "visibility":
                 tau_r0 = float(atm.rayleigh_optical_depth(lam))

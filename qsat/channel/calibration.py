@@ -36,10 +36,12 @@ def elevation_for_range(range_m, station_altitude_m: float, orbit_altitude_m: fl
 
 
 def budget_along_ranges(cfg, range_m, station_altitude_m: float, orbit_altitude_m: float,
-                        station_aperture_m: float | None = None, station_obscuration: float | None = None) -> dict:
+                        station_aperture_m: float | None = None, station_obscuration: float | None = None,
+                        station_name: str | None = None) -> dict:
     """Every budget term (dB, transmittance...) of ``cfg`` at the given slant ranges (night, no Moon)."""
     params = LinkParameters.from_config(cfg, station_altitude_m=station_altitude_m,
-                                        station_aperture_m=station_aperture_m, station_obscuration=station_obscuration)
+                                        station_aperture_m=station_aperture_m, station_obscuration=station_obscuration,
+                                        station_name=station_name)
     rng = np.asarray(range_m, dtype=np.float64)
     el = elevation_for_range(rng, station_altitude_m, orbit_altitude_m)
     out = link_budget(el, rng, params)
@@ -80,7 +82,8 @@ def check_curve(range_m, measured_db, name: str = "curve"):
 
 
 def fit_residual(cfg, range_m, measured_db, station_altitude_m: float, orbit_altitude_m: float,
-                 station_aperture_m: float | None = None, station_obscuration: float | None = None) -> Calibration:
+                 station_aperture_m: float | None = None, station_obscuration: float | None = None,
+                 station_name: str | None = None) -> Calibration:
     """Fit ``residual_loss_db`` of ``cfg`` to a measured loss curve (dB vs slant range, detectors excluded).
 
     ``cfg``'s own ``residual_loss_db`` is ignored (the model is evaluated without it). The loss
@@ -89,7 +92,8 @@ def fit_residual(cfg, range_m, measured_db, station_altitude_m: float, orbit_alt
     """
     rng, loss = check_curve(range_m, measured_db)
     model = budget_along_ranges(cfg.model_copy(update={"residual_loss_db": 0.0}), rng, station_altitude_m,
-                                orbit_altitude_m, station_aperture_m, station_obscuration)["loss_total_db"]
+                                orbit_altitude_m, station_aperture_m, station_obscuration,
+                                station_name)["loss_total_db"]
     offset = float(np.mean(loss - model))
     rms = math.sqrt(float(np.mean((loss - model - offset) ** 2)))
     return Calibration(offset, rms, rng, loss, np.asarray(model))

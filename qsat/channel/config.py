@@ -299,7 +299,7 @@ class LinkConfig(Section):
             raise ValueError("a residual loss in dB between -30 and 60 (0: none)")
         return value
 
-    def defaulted_terms(self) -> list[str]:
+    def defaulted_terms(self, station_name: str | None = None) -> list[str]:
         """The loss terms this link takes from qsat's defaults rather than the scenario, one line each."""
         out = []
         if self.transmitter.optical_efficiency is None:
@@ -308,9 +308,19 @@ class LinkConfig(Section):
         if self.receiver.optical_efficiency is None:
             out.append(f"receiver.optical_efficiency = {DEFAULT_RX_OPTICAL_EFFICIENCY:g} "
                        f"({-10 * math.log10(DEFAULT_RX_OPTICAL_EFFICIENCY):.1f} dB)")
-        if all(getattr(self.atmosphere, k) is None for k in EXTINCTION_SOURCES):
-            out.append(f"atmosphere.site = '{DEFAULT_SITE}' (visibility 23 km)")
+        if self.atmosphere_unstated():
+            row = atmosphere.aerosol_climatology().get((station_name or "").upper())
+            if row is None:
+                out.append(f"atmosphere.site = '{DEFAULT_SITE}' (visibility 23 km; no aerosol climatology for "
+                           f"{station_name or 'this station'})")
+            else:
+                out.append(f"atmosphere: {station_name}'s climatological aerosol optical depth "
+                           f"{row['aod_500nm']:g} at 500 nm (annual mean, {row['source']})")
         return out
+
+    def atmosphere_unstated(self) -> bool:
+        """True when ``[link.atmosphere]`` states no extinction (site, visibility, transmittance or AOD)."""
+        return all(getattr(self.atmosphere, k) is None for k in EXTINCTION_SOURCES)
 
     @field_validator("wavelength")
     @classmethod

@@ -94,10 +94,6 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     warn = warn or (lambda message: None)
     stations = stations or {}
     warn_defaults = warn_defaults or warn
-    defaulted = cfg.defaulted_terms()
-    if defaulted:
-        warn_defaults("link: the budget takes these loss terms from qsat's typical defaults, not from the scenario "
-             f"(docs/channel.md, Defaults): {'; '.join(defaulted)}; state the hardware's values")
     npass, nstep = geometry.sizes["pass"], geometry.sizes["step"]
     if "station_altitude_m" in geometry.coords:
         altitude = np.asarray(geometry["station_altitude_m"].values, dtype=np.float64)
@@ -106,6 +102,10 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
         warn("link: the geometry has no station_altitude_m coordinate; station altitude taken as 0 m "
              "(atmospheric extinction overestimated for elevated sites)")
     names = [str(s) for s in geometry["station"].values] if "station" in geometry.coords else [""] * npass
+    defaulted = list(dict.fromkeys(t for name in dict.fromkeys(names) for t in cfg.defaulted_terms(name or None)))
+    if defaulted:
+        warn_defaults("link: the budget takes these loss terms from qsat's typical defaults, not from the scenario "
+                      f"(docs/channel.md, Defaults): {'; '.join(defaulted)}; state the hardware's values")
     valid = np.asarray(geometry["valid"].values, dtype=bool)
 
     def column(name, scale=1.0):
@@ -128,9 +128,10 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     groups: dict[tuple, list[int]] = {}
     for i in range(npass):
         ap, ob = stations.get(names[i], (None, None))
-        groups.setdefault((float(altitude[i]), ap, ob), []).append(i)
-    for (alt, ap, ob), idx in groups.items():
-        params = LinkParameters.from_config(cfg, station_altitude_m=alt, station_aperture_m=ap, station_obscuration=ob)
+        groups.setdefault((float(altitude[i]), ap, ob, names[i] or None), []).append(i)
+    for (alt, ap, ob, name), idx in groups.items():
+        params = LinkParameters.from_config(cfg, station_altitude_m=alt, station_aperture_m=ap, station_obscuration=ob,
+                                            station_name=name)
         sel = np.array(idx)
         args = [np.ascontiguousarray(a[sel].reshape(-1)) for a in (el, rng, sun, moon)]
         v = np.ascontiguousarray(compute[sel].reshape(-1))

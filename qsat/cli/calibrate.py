@@ -88,7 +88,7 @@ def main(args) -> int:
     if not args.points >= 1:
         raise QsatInputError("--points", args.points, "a positive number of residuals to print")
     cal = fit_residual(scenario.link, rng, loss, station.altitude_m, orbit_m, station.aperture_m,
-                       station.obscuration_ratio)
+                       station.obscuration_ratio, station.name)
     print(f"station {station.name}: {rng.size} points, {rng.min() / 1e3:.0f}-{rng.max() / 1e3:.0f} km")
     print(f"residual_loss_db = {cal.residual_loss_db:.2f}   # fitted: mean of measured - modelled loss")
     print(f"rms after the fit: {cal.rms_db:.2f} dB (what a constant residual cannot absorb)")

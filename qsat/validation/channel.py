@@ -170,7 +170,7 @@ def micius_budget(range_m) -> dict:
     from ..channel.calibration import budget_along_ranges
 
     return budget_along_ranges(_link(MICIUS_XINGLONG_LINK), range_m, XINGLONG_ALTITUDE_M, MICIUS_ORBIT_ALTITUDE_M,
-                               XINGLONG_APERTURE_M)
+                               XINGLONG_APERTURE_M, station_name="Xinglong")
 
 
 def yin_budget(range_m, residual_loss_db: float = 0.0) -> dict:
@@ -178,7 +178,8 @@ def yin_budget(range_m, residual_loss_db: float = 0.0) -> dict:
     from ..channel.calibration import budget_along_ranges
 
     cfg = _link({**YIN2017_DELINGHA_LINK, "residual_loss_db": residual_loss_db})
-    return budget_along_ranges(cfg, range_m, DELINGHA_ALTITUDE_M, MICIUS_ORBIT_ALTITUDE_M, DELINGHA_APERTURE_M)
+    return budget_along_ranges(cfg, range_m, DELINGHA_ALTITUDE_M, MICIUS_ORBIT_ALTITUDE_M, DELINGHA_APERTURE_M,
+                               station_name="Delingha")
 
 
 def liao_curve() -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +281,7 @@ def liao_residual_db() -> float:
 
     rng, loss = liao_curve()
     return fit_residual(_link(MICIUS_XINGLONG_LINK), rng, loss, XINGLONG_ALTITUDE_M, MICIUS_ORBIT_ALTITUDE_M,
-                        XINGLONG_APERTURE_M).residual_loss_db
+                        XINGLONG_APERTURE_M, station_name="Xinglong").residual_loss_db
 
 
 @case(id="channel.yin2017_downlink_increase", topic="channel",

@@ -174,3 +174,25 @@ def test_calibrate_cli_reports_the_fit_and_refuses_bad_curves(tmp_path, capsys):
     assert "--station: Graz" in capsys.readouterr().err
     assert main(["calibrate", str(example), "--curve", str(CURVE), "--orbit-altitude", "3 km"]) == 2
     assert "--orbit-altitude" in capsys.readouterr().err
+
+
+def test_unstated_atmosphere_uses_the_station_climatology_else_the_clear_preset():
+    lam = 850e-9
+    cfg = make_config()
+    row = atm.aerosol_climatology()["XINGLONG"]
+    p = LinkParameters.from_config(cfg, station_altitude_m=960.0, station_name="Xinglong")
+    rayleigh = float(atm.rayleigh_optical_depth(lam)) * float(atm.pressure_ratio(960.0))
+    assert p.tau_zenith == pytest.approx(rayleigh + row["aod_500nm"] * (lam / 500e-9) ** -row["angstrom_exponent"])
+    assert any("Xinglong's climatological aerosol optical depth" in t for t in cfg.defaulted_terms("Xinglong"))
+    # no row: the 'clear' preset, and the warning says so
+    clear = LinkParameters.from_config(make_config(atmosphere={"site": "clear"}), station_altitude_m=960.0)
+    assert LinkParameters.from_config(cfg, station_altitude_m=960.0, station_name="Graz").tau_zenith == clear.tau_zenith
+    assert any("no aerosol climatology for Graz" in t for t in cfg.defaulted_terms("Graz"))
+    # a stated extinction wins over the climatology
+    stated = make_config(atmosphere={"site": "clear"})
+    assert LinkParameters.from_config(stated, station_altitude_m=960.0, station_name="Xinglong").tau_zenith == \
+        clear.tau_zenith
+    # every row is a plausible annual-mean column inside its published range
+    for name, r in atm.aerosol_climatology().items():
+        assert r["aod_500nm_low"] <= r["aod_500nm"] <= r["aod_500nm_high"] < 1.0, name
+        assert 0.0 < r["angstrom_exponent"] < 2.5 and r["source"], name
