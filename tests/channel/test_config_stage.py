@@ -244,3 +244,17 @@ def test_fov_check_with_the_station_aperture():
     s = loads(text)  # the aperture is not known yet: no warning at load
     with pytest.warns(QsatWarning, match="station's 1 m aperture"):
         LinkParameters.from_config(s.link, station_aperture_m=1.0)
+
+
+def test_stage_takes_each_stations_climatology_when_the_atmosphere_is_unstated():
+    # same altitude and aperture, different stations: Xinglong has an aerosol row, Graz has none
+    geo = synthetic_geometry().assign_coords(station=("pass", ["Xinglong", "Graz", "Xinglong"]))
+    unstated = loads(BASE + LINK.format(wavelength="850 nm", tx_aperture="30 cm", jitter="1 urad", fov="100 urad",
+                                        atmosphere=""))
+    messages = []
+    ds = compute_link(geo, unstated.link, {"Xinglong": (1.0, None), "Graz": (1.0, None)}, warn=messages.append)
+    ext = ds["loss_atmosphere_db"].values / ds["air_mass"].values
+    assert ext[0, 20] == pytest.approx(ext[2, 20]) and ext[0, 20] > 1.5 * ext[1, 20]
+    assert "Xinglong's climatological" in messages[0] and "no aerosol climatology for Graz" in messages[0]
+    clear = compute_link(geo, scenario().link, {"Xinglong": (1.0, None), "Graz": (1.0, None)})
+    assert float(clear["loss_atmosphere_db"][1, 20]) == pytest.approx(float(ds["loss_atmosphere_db"][1, 20]))

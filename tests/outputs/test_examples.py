@@ -25,5 +25,7 @@ def test_dual_downlink_examples_pair_passes(name, stations):
 
     run = execute(load(ROOT / "examples" / f"{name}.toml"), backend="numpy")
     pairs = run.products["entanglement"]
-    assert len(pairs) >= 2 and (pairs["secret_key_bits"] > 0).all()
+    # with realistic per-downlink losses a short overlap leaves no finite key; the long ones do
+    assert len(pairs) >= 2 and (pairs["secret_key_bits"] > 0).any()
+    assert (pairs["secret_key_bits"] <= pairs["secret_key_bits_asymptotic"]).all()
     assert set(pairs["station_a"]) | set(pairs["station_b"]) == set(stations)
