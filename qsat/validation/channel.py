@@ -127,7 +127,8 @@ def _():
 #: (10 urad x 1200 km over a 1 m aperture: 21.6 dB), whose Gaussian of equal on-axis irradiance has
 #: a full 1/e^2 angle of 14 urad; the FWHM reading gives 17 urad (23.2 dB), the full-1/e^2 reading
 #: 10 urad (18.6 dB). The tracking accuracy is taken as rms per axis. Not published, from qsat's
-#: defaults: transmit optics, field stop (100 urad), atmosphere ('clear'), turbulence (HV-5/7).
+#: defaults: transmit optics, field stop (100 urad), atmosphere (Xinglong's climatological aerosol),
+#: turbulence (HV-5/7).
 MICIUS_XINGLONG_LINK = {
     "direction": "downlink",
     "wavelength": 850e-9,
@@ -150,10 +151,11 @@ DELINGHA_ALTITUDE_M, DELINGHA_APERTURE_M = 3153.0, 1.2
 
 _MICIUS_NOTE = ("inputs as published: 850 nm, 300 mm transmitter, divergence 10 urad read as FWHM (see "
                 "qsat.validation.channel.MICIUS_XINGLONG_LINK), tracking 1.2 urad rms/axis, Xinglong 1 m, receiving "
-                "optics 16 %; from qsat's defaults: transmit optics 0.8, field stop 100 urad, 'clear' atmosphere, "
-                "HV-5/7; circular 500 km orbit for range -> elevation")
+                "optics 16 %; from qsat's defaults: transmit optics 0.8, field stop 100 urad, Xinglong's "
+                "climatological aerosol, HV-5/7; circular 500 km orbit for range -> elevation")
 _YIN_NOTE = ("inputs: 810 nm, transmitter as Liao's (assumed), Delingha 1.2 m at 3153 m; from qsat's defaults: "
-             "transmit optics 0.8, receiving optics 0.5, field stop 100 urad, 'clear' atmosphere, HV-5/7; circular "
+             "transmit optics 0.8, receiving optics 0.5, field stop 100 urad, plateau climatological aerosol, "
+             "HV-5/7; circular "
              "500 km orbit. The paper's attenuation is not broken down in the sources at hand; if it includes the "
              "on-board collection of the entangled photons into the transmitter and the ground detectors, those "
              "losses (not modelled for this case) explain part of the gap")
@@ -208,9 +210,9 @@ for _km, _tol in ((645.0, 3.0), (800.0, 3.0), (1000.0, 3.0), (1200.0, 5.0)):
               published=_curve_at(range_km), unit="dB", source=_CURVE_SOURCE,
               locator=f"curve value at {range_km:.1f} km (19 Dec 2016 pass)", tolerance=tolerance,
               tolerance_kind="abs", tolerance_origin=_CURVE_TOLERANCE, klass="prediction",
-              note=_MICIUS_NOTE + ("; the measured curve steepens below ~30° elevation by ~5 dB more than "
-                                   "diffraction and clear-sky extinction explain (docs/channel.md, residuals)"
-                                   if range_km > 1100 else ""))
+              note=_MICIUS_NOTE + ("; the measured curve steepens below ~30° elevation by ~4 dB more than "
+                                   "diffraction and the climatological extinction explain (docs/channel.md, "
+                                   "residuals)" if range_km > 1100 else ""))
         def _():
             return float(micius_budget(range_km * 1e3)["loss_total_db"])
 
@@ -222,8 +224,9 @@ for _km, _tol in ((645.0, 3.0), (800.0, 3.0), (1000.0, 3.0), (1200.0, 5.0)):
       published=_curve_at(1200.0) - _curve_at(645.0), unit="dB", source=_CURVE_SOURCE,
       locator="curve values at 645.0 and 1200.0 km", tolerance=2.0, tolerance_kind="abs",
       tolerance_origin="a difference of two digitised values (fixed factors cancel): ±2 dB", klass="prediction",
-      note=_MICIUS_NOTE + "; qsat's rise is diffraction (5.4 dB) plus extinction (0.5 dB): named physics for the "
-                          "other ~4.7 dB is missing (docs/channel.md, residuals)")
+      note=_MICIUS_NOTE + "; qsat's rise is diffraction (5.4 dB) plus extinction (1.2 dB with Xinglong's "
+                          "climatological aerosol); the other ~4 dB is not explained by what qsat models: the "
+                          "night's haze episode is the likeliest candidate (docs/channel.md, residuals)")
 def _():
     b = micius_budget(np.array([645e3, 1200e3]))["loss_total_db"]
     return float(b[1] - b[0])
@@ -233,8 +236,9 @@ def _():
       quantity="Micius downlink atmospheric loss (extinction + turbulence) at 1200 km", published=5.5, unit="dB",
       source=_LIAO, locator="link-budget discussion (atmosphere 3-8 dB)", tolerance=2.5, tolerance_kind="abs",
       tolerance_origin="published as a range 3-8 dB, encoded as 5.5 ± 2.5 dB", klass="prediction",
-      note=_MICIUS_NOTE + "; the default 'clear' sky (AOD 0.20 at 550 nm at sea level) gives < 1 dB at 19.8°: "
-                          "the published 3-8 dB implies an aerosol optical depth of 0.3-0.8 at 850 nm above the site")
+      note=_MICIUS_NOTE + "; Xinglong's climatological aerosol (annual-mean AOD 0.30 at 500 nm) gives 2.2 dB at "
+                          "19.8°: the published 3-8 dB implies an aerosol optical depth of 0.2-0.6 at 850 nm above "
+                          "the site, as in the North China haze episode of 16-21 Dec 2016")
 def _():
     t = micius_budget(1200e3)
     return float(t["loss_atmosphere_db"] + t["loss_turbulence_db"])
