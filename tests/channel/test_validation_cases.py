@@ -30,3 +30,36 @@ def test_hv57_and_kasten_young_reproduce():
     by_id = {c.id: evaluate(c) for c in channel_cases()}
     assert by_id["channel.hv_r0_v21"].status == "reproduced"
     assert all(by_id[f"channel.kasten_young_el{e}"].status == "reproduced" for e in ("0", "1", "5", "10"))
+
+
+def test_every_channel_orbit_and_network_case_has_a_class():
+    from qsat.validation import CLASSES
+
+    for name in ("channel", "orbits", "network"):
+        importlib.import_module(f"qsat.validation.{name}")
+    mine = [c for c in _REGISTRY.values() if c.topic in ("channel", "orbits", "network")]
+    assert mine and all(c.klass in CLASSES for c in mine), [c.id for c in mine if c.klass not in CLASSES]
+    predictions = [c for c in mine if c.klass == "prediction" and c.topic == "channel"]
+    assert len(predictions) >= 8
+    # a prediction of a measured loss is compared with a number that is not among its inputs: the
+    # residual field is zero in every prediction (only the held-out cases carry a calibrated term)
+    from qsat.validation import channel as vc
+
+    assert "residual_loss_db" not in vc.MICIUS_XINGLONG_LINK and "residual_loss_db" not in vc.YIN2017_DELINGHA_LINK
+
+
+def test_held_out_cases_use_the_residual_fitted_on_the_other_experiment():
+    import numpy as np
+
+    from qsat.validation import channel as vc
+
+    residual = vc.liao_residual_db()
+    by_id = {c.id: c for c in channel_cases()}
+    for km in (530, 1000):
+        plain = by_id[f"channel.yin2017_downlink_{km}km"].compute()
+        held = by_id[f"channel.heldout_liao2017_to_yin2017_{km}km"].compute()
+        assert math.isclose(held - plain, residual, abs_tol=1e-9)
+    # and the residual really is the mean offset on Liao's curve
+    rng, loss = vc.liao_curve()
+    model = vc.micius_budget(rng)["loss_total_db"]
+    assert math.isclose(residual, float(np.mean(loss - model)), abs_tol=1e-9)
