@@ -152,8 +152,10 @@ class ReceiverConfig(Section):
 
 #: Ways of stating the extinction, one at most; none gives the default site preset.
 EXTINCTION_SOURCES = ("site", "visibility", "zenith_transmittance", "aerosol_optical_depth")
-#: Site preset used when ``[link.atmosphere]`` states no extinction: V = 23 km, a sea-level aerosol
-#: optical depth of 0.20 at 550 nm, near the global land mean (docs/channel.md, "Defaults").
+#: Site preset used when ``[link.atmosphere]`` states no extinction and the station has no aerosol
+#: climatology: V = 23 km, a sea-level aerosol optical depth of 0.20 at 550 nm, near the multi-year
+#: global land mean of 0.19 (Remer et al., "Global aerosol climatology from the MODIS satellite
+#: sensors", J. Geophys. Res. 113, D14S07 (2008), abstract) -- typical, not the vacuum-clear sky.
 DEFAULT_SITE = "clear"
 
 
