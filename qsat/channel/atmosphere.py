@@ -7,6 +7,9 @@ aerosol part, each scaled to the station altitude, from either
   ``ephemerides/atmosphere/zenith_extinction.csv`` (sea-level optical depths per wavelength,
   with provenance), or
 * a **visibility** (Kim, McArthur & Korevaar 2001, as adopted by ITU-R P.1814), or
+* a measured **aerosol optical depth** above the station at 550 nm (Angstrom's law in
+  wavelength), or the station's row of the shipped annual-mean climatology
+  ``ephemerides/atmosphere/aerosol_climatology.csv`` when nothing is stated, or
 * a measured **zenith transmittance** at the station (taken as given).
 
 The slant transmittance is ``exp(-tau_zenith * m(zeta))`` with the relative optical air
