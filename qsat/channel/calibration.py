@@ -39,12 +39,20 @@ def budget_along_ranges(cfg, range_m, station_altitude_m: float, orbit_altitude_
                         station_aperture_m: float | None = None, station_obscuration: float | None = None,
                         station_name: str | None = None) -> dict:
     """Every budget term (dB, transmittance...) of ``cfg`` at the given slant ranges (night, no Moon)."""
+    rng = np.asarray(range_m, dtype=np.float64)
+    el = elevation_for_range(rng, station_altitude_m, orbit_altitude_m)
+    return budget_at_geometry(cfg, el, rng, station_altitude_m, station_aperture_m, station_obscuration, station_name)
+
+
+def budget_at_geometry(cfg, elevation_rad, range_m, station_altitude_m: float,
+                       station_aperture_m: float | None = None, station_obscuration: float | None = None,
+                       station_name: str | None = None) -> dict:
+    """Every budget term of ``cfg`` at given (elevation rad, slant range m) pairs, e.g. a computed pass."""
     params = LinkParameters.from_config(cfg, station_altitude_m=station_altitude_m,
                                         station_aperture_m=station_aperture_m, station_obscuration=station_obscuration,
                                         station_name=station_name)
-    rng = np.asarray(range_m, dtype=np.float64)
-    el = elevation_for_range(rng, station_altitude_m, orbit_altitude_m)
-    out = link_budget(el, rng, params)
+    el = np.asarray(elevation_rad, dtype=np.float64)
+    out = link_budget(el, np.asarray(range_m, dtype=np.float64), params)
     out["elevation_rad"] = el
     return out
 
@@ -99,4 +107,4 @@ def fit_residual(cfg, range_m, measured_db, station_altitude_m: float, orbit_alt
     return Calibration(offset, rms, rng, loss, np.asarray(model))
 
 
-__all__ = ["elevation_for_range", "budget_along_ranges", "fit_residual", "check_curve", "Calibration"]
+__all__ = ["elevation_for_range", "budget_along_ranges", "budget_at_geometry", "fit_residual", "check_curve", "Calibration"]

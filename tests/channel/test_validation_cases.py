@@ -63,3 +63,41 @@ def test_held_out_cases_use_the_residual_fitted_on_the_other_experiment():
     rng, loss = vc.liao_curve()
     model = vc.micius_budget(rng)["loss_total_db"]
     assert math.isclose(residual, float(np.mean(loss - model)), abs_tol=1e-9)
+
+
+def test_channel_predictions_come_from_at_least_three_experiments():
+    sources = {c.source for c in channel_cases() if c.klass == "prediction"}
+    assert len(sources) >= 4, sources
+
+
+def test_dual_downlink_cases_use_the_shipped_pass_and_sum_both_links():
+    import numpy as np
+
+    from qsat.channel.calibration import budget_at_geometry
+    from qsat.validation import channel as vc
+
+    geometry = vc.dual_downlink_pass()
+    loss, summed = vc.dual_downlink_budget()
+    # the shipped elements give a common pass whose summed range spans the published 1600-2400 km
+    assert summed.min() < 1610e3 and summed.max() > 2390e3
+    el_d, r_d = geometry["Delingha"]
+    el_l, r_l = geometry["Lijiang"]
+    assert np.allclose(summed, r_d + r_l)
+    k = int(np.argmin(summed))
+    cfg = vc._link(vc.YIN2017_DELINGHA_LINK)
+    one = budget_at_geometry(cfg, el_d[k], r_d[k], vc.DELINGHA_ALTITUDE_M, vc.DELINGHA_APERTURE_M,
+                             station_name="Delingha")["loss_total_db"]
+    two = budget_at_geometry(cfg, el_l[k], r_l[k], vc.LIJIANG_ALTITUDE_M, vc.LIJIANG_APERTURE_M,
+                             station_name="Lijiang")["loss_total_db"]
+    assert math.isclose(float(loss[k]), float(one + two), rel_tol=1e-12)
+    j = int(np.argmin(np.abs(summed - 1600e3)))
+    assert math.isclose(vc.dual_loss_at(1600e3), float(loss[j]), rel_tol=1e-12)
+
+
+def test_uplink_prediction_is_an_uplink_with_no_residual():
+    from qsat.validation import channel as vc
+
+    assert vc.NGARI_UPLINK["direction"] == "uplink" and "residual_loss_db" not in vc.NGARI_UPLINK
+    b = vc.uplink_budget(1400e3)
+    # beam wander and long-term spread make the uplink's turbulence term large at low elevation
+    assert float(b["loss_turbulence_db"]) > float(vc.uplink_budget(500e3)["loss_turbulence_db"]) > 0.0
