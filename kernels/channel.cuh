@@ -63,7 +63,8 @@
 #define QCH_LAM0_C 53
 #define QCH_TLT_C 54
 #define QCH_WANDER_C 55
-#define QCH_N_PARAMS 56
+#define QCH_TILT_C 56
+#define QCH_N_PARAMS 57
 
 // Output columns (budget.OUTPUTS).
 #define QCH_N_OUT 22
@@ -187,7 +188,9 @@ QSAT_HD void qch_step(double elevation, double d, double sun, double moon, const
         point_st = qch_mean_pointing(weq_st, sx, sy, jb);
     } else {
         double fs = p[QCH_SEEING] / r0;
-        double f2 = p[QCH_FDIFF2] + fs * fs;
+        // tip-tilt: FWHM^2 - 8 ln2 sigma_t^2 (turbulence.seeing_fwhm); tilt_c = 0 without it
+        double fs2 = qch_max(fs * fs - p[QCH_TILT_C] * exp((-5.0 / 3.0) * log(r0)), 0.0);
+        double f2 = p[QCH_FDIFF2] + fs2;
         fov_ds = qch_fov_fraction(f2, p);
         fov_all = qch_fov_fraction(f2 + p[QCH_FJIT2], p);
     }

@@ -25,7 +25,9 @@ How the terms are split (each factor's model is cited in its module):
   diffraction-limited image;
 * atmosphere — ``exp(-tau_zenith m(zeta))`` (:mod:`.atmosphere`);
 * turbulence — downlink: extra field-stop clipping of the seeing-broadened image (FWHM
-  0.98 lambda/r0, Roddier, Prog. Opt. 19, 281 (1981), Sec. 3.3†); uplink: long-term beam
+  0.98 lambda/r0, Roddier, Prog. Opt. 19, 281 (1981), Sec. 3.3†; narrowed by the Z-tilt
+  variance of Noll (1976) when the receiver removes the image motion,
+  :func:`.turbulence.seeing_fwhm`); uplink: long-term beam
   spread and beam wander (:func:`.turbulence.uplink_long_term_spread`); scintillation has
   unit mean and enters only the fading distribution;
 * pointing — mean transmitter pointing loss (:mod:`.pointing`, Farid & Hranilovic) and the
@@ -71,7 +73,8 @@ _STAND_IN_RANGE_M = 1.0e6  # range given to invalid steps (their results are NaN
 #: the scalars by :meth:`LinkParameters.packed` (``QCH_K`` ... in kernels/channel.cuh).
 DERIVED = ("k", "r0_logc", "theta0_logc", "rytov_logc", "c_large", "ap_t0", "ap_t1", "inv_zr", "an_inner",
            "an_outer", "weq_v", "fov_c", "fdiff2", "fjit2", "fov_d", "fov_all0", "seeing", "loss_optics_db",
-           "tau_db", "log_day", "log_night", "log_moon", "r2", "two_r", "mu1_53", "lam0_c", "tlt_c", "wander_c")
+           "tau_db", "log_day", "log_night", "log_moon", "r2", "two_r", "mu1_53", "lam0_c", "tlt_c", "wander_c",
+           "tilt_c")
 
 
 def _log(x: float) -> float:
@@ -112,10 +115,11 @@ class LinkParameters:
     aperture_dlog_c: float
     aperture_n: float
     aperture_table: np.ndarray = field(repr=False, compare=False)  # ln(J(c)/J(0)) on the nodes
+    rx_tip_tilt: bool = False  # downlinks: image motion removed at the receiver (enters derived() only)
 
     @classmethod
     def scalar_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.name != "aperture_table")
+        return tuple(f.name for f in fields(cls) if f.name not in ("aperture_table", "rx_tip_tilt"))
 
     def packed(self) -> np.ndarray:
         """The float64 array ``params`` of the kernel: the scalars (order of :meth:`scalar_names`),
@@ -159,7 +163,7 @@ class LinkParameters:
             "fjit2": fjit2,
             "fov_d": -math.expm1(-fov_c / fdiff2),
             "fov_all0": -math.expm1(-fov_c / (fdiff2 + fjit2)),
-            "seeing": 0.98 * lam,  # seeing FWHM = seeing / r0
+            "seeing": turb.SEEING_FWHM_COEFF * lam,  # seeing FWHM = seeing / r0
             "loss_optics_db": -_DB * _log(self.optics_efficiency),
             "tau_db": _DB * self.tau_zenith,
             "log_day": math.log(max(self.radiance_day, _TINY)),
@@ -172,6 +176,9 @@ class LinkParameters:
             "lam0_c": 2.0 / (k * w0 * w0),
             "tlt_c": 4.35 * k76,
             "wander_c": 0.54 * (lam / (2.0 * w0)) ** 2 * (2.0 * w0) ** (5.0 / 3.0) * 0.423 * k * k,
+            # .turbulence.seeing_fwhm with tip-tilt: FWHM^2 -= 8 ln2 sigma_t^2, sigma_t^2 = tilt_c' r0^(-5/3)
+            "tilt_c": (8.0 * math.log(2.0) * turb.Z_TILT_VARIANCE_COEFF * lam * lam * (2.0 * a) ** (-1.0 / 3.0)
+                       if self.rx_tip_tilt and not self.uplink else 0.0),
         }
         assert tuple(values) == DERIVED
         return values
@@ -253,7 +260,7 @@ class LinkParameters:
             wavelength_m=lam, uplink=uplink, waist_m=waist, m2=tx.m2, tx_truncation=truncation,
             rx_aperture_m=rx_aperture, rx_obscuration=rx_obsc, tx_jitter_x_rad=tx.pointing_jitter,
             tx_jitter_y_rad=jitter_y, tx_bias_rad=tx.pointing_bias, rx_jitter_rad=rx.pointing_jitter,
-            fov_full_rad=rx.field_of_view,
+            fov_full_rad=rx.field_of_view, rx_tip_tilt=rx.tip_tilt_correction,
             optics_efficiency=(tx.optical_efficiency_resolved * eta_rx * rx.filter_transmission * rx.fiber_coupling
                                * 10.0 ** (-cfg.residual_loss_db / 10.0)),
             tau_zenith=tau, moments=moments, station_altitude_m=station_altitude_m,
@@ -266,7 +273,7 @@ class LinkParameters:
               rx_obscuration=0.0, tx_jitter_x_rad=0.0, tx_jitter_y_rad=None, tx_bias_rad=0.0, rx_jitter_rad=0.0,
               fov_full_rad=1.0, optics_efficiency=1.0, tau_zenith=0.0, station_altitude_m=0.0,
               radiance_day=0.0, radiance_night=0.0, radiance_moon=0.0, counts_coefficient=0.0,
-              albedo_coefficient=0.0, ground_night_radiance=0.0) -> LinkParameters:
+              albedo_coefficient=0.0, ground_night_radiance=0.0, rx_tip_tilt=False) -> LinkParameters:
         """Direct construction from SI values (tests, Monte Carlo, the keys helper)."""
         logc = np.log(moments.aperture_c_m[1:])
         table = np.log(moments.aperture_j[1:] / moments.aperture_j[0])
@@ -283,7 +290,7 @@ class LinkParameters:
             counts_coefficient=float(counts_coefficient), albedo_coefficient=float(albedo_coefficient),
             ground_night_radiance=float(ground_night_radiance), aperture_log_c0=float(logc[0]),
             aperture_dlog_c=float(logc[1] - logc[0]), aperture_n=float(len(logc)),
-            aperture_table=np.ascontiguousarray(table, dtype=np.float64))
+            aperture_table=np.ascontiguousarray(table, dtype=np.float64), rx_tip_tilt=bool(rx_tip_tilt))
 
 
 def _erf(x, xp):
@@ -397,11 +404,13 @@ def channel_step(elevation_rad, range_m, sun_altitude_rad, moon_altitude_rad, va
         point_st = _mean_pointing(weq_st, sx, sy, jb, biased, xp)
         fov_ds, fov_all = c["fov_d"], c["fov_all0"]
     else:
-        # downlinks: no beam spread; the seeing (FWHM 0.98 lambda / r0) broadens the image
+        # downlinks: no beam spread; the seeing (FWHM 0.98 lambda / r0, narrowed by a tip-tilt loop:
+        # .turbulence.seeing_fwhm) broadens the image
         w_st, sx, sy = w, jx, jy
         geo_st, weq_st, point_st = ann * p.tx_truncation, weq_vac, point_vac
         fs = c["seeing"] / r0
-        f2 = c["fdiff2"] + fs * fs
+        fs2 = xp.maximum(fs * fs - c["tilt_c"] * xp.exp((-5.0 / 3.0) * xp.log(r0)), 0.0)
+        f2 = c["fdiff2"] + fs2
         fov_ds = -xp.expm1(-c["fov_c"] / f2)  # .pointing.fov_fraction
         fov_all = -xp.expm1(-c["fov_c"] / (f2 + c["fjit2"]))
 

@@ -134,6 +134,7 @@ class ReceiverConfig(Section):
     optical_efficiency: float | None = None  # None: DEFAULT_RX_OPTICAL_EFFICIENCY, with a recorded warning
     fiber_coupling: float = 1.0
     pointing_jitter: NonNegativeAngle_rad = 0.0  # tracking error rms per axis, relative to the field stop
+    tip_tilt_correction: bool = False  # a fast steering mirror removes the image motion (seeing spot narrows)
 
     _eff = field_validator("filter_transmission", "optical_efficiency", "fiber_coupling")(
         classmethod(lambda cls, v: _positive_efficiency(v)))

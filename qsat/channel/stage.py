@@ -24,7 +24,7 @@ from .ellipticbeam import ELLIPTIC_COLUMNS, elliptic_inputs, sample_elliptic_bea
 VARIABLES = {
     "loss_geometric_db": ("dB", "diffraction loss: transmit truncation, receive-aperture collection, field-stop clipping of the diffraction-limited image"),
     "loss_atmosphere_db": ("dB", "atmospheric extinction along the slant path"),
-    "loss_turbulence_db": ("dB", "mean turbulence loss: seeing clipped by the field stop (downlink), long-term beam spread and wander (uplink)"),
+    "loss_turbulence_db": ("dB", "mean turbulence loss: seeing clipped by the field stop, tilt-removed with receiver.tip_tilt_correction (downlink); long-term beam spread and wander (uplink)"),
     "loss_pointing_db": ("dB", "mean pointing loss: transmitter jitter and bias, receiver tracking jitter"),
     "loss_optics_db": ("dB", "fixed optical factors: transmit and receive optics, filter transmission, fiber coupling, "
                              "calibrated residual (attribute residual_loss_db)"),

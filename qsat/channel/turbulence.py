@@ -135,6 +135,45 @@ def fried_parameter(wavelength_m, sec_z, mu0):
     return (0.423 * k * k * sec_z * mu0) ** (-0.6)
 
 
+#: Long-exposure seeing FWHM in units of lambda / r0 (Roddier, Prog. Opt. 19, 281 (1981), Sec. 3.3†).
+SEEING_FWHM_COEFF = 0.98
+
+#: Variance of the Zernike (Z-)tilt angle per axis in units of (lambda/D)^2 (D/r0)^(5/3). From
+#: Noll, J. Opt. Soc. Am. 66, 207 (1976), Table IV: the residual phase variance after removing
+#: piston is Delta_1 = 1.0299 (D/r0)^(5/3) and after removing both tilts Delta_3 = 0.134 (D/r0)^(5/3),
+#: so each tilt coefficient a_2, a_3 (Noll's Z_2 = 2 rho cos theta) carries (Delta_1 - Delta_3)/2 rad^2;
+#: a phase a_2 2 rho cos theta over radius D/2 tilts the wavefront by the angle 2 lambda a_2 / (pi D),
+#: hence 4/pi^2 (Delta_1 - Delta_3)/2 = 0.1815 (the G-tilt value of Tyler, J. Opt. Soc. Am. A 11,
+#: 358 (1994) is 0.170).
+Z_TILT_VARIANCE_COEFF = 4.0 / math.pi ** 2 * 0.5 * (1.0299 - 0.134)
+
+
+def tilt_variance_per_axis(wavelength_m, aperture_m, r0_m):
+    """Variance (rad^2) per axis of the image motion (Z-tilt) in an aperture of diameter D.
+
+    ``sigma_t^2 = 0.1815 (lambda/D)^2 (D/r0)^(5/3)`` (:data:`Z_TILT_VARIANCE_COEFF`, from Noll 1976).
+    """
+    return Z_TILT_VARIANCE_COEFF * (wavelength_m / aperture_m) ** 2 * (aperture_m / r0_m) ** (5.0 / 3.0)
+
+
+def seeing_fwhm(wavelength_m, r0_m, aperture_m=None, tip_tilt: bool = False, xp=None):
+    """FWHM (rad) of the seeing part of the focal spot of a ground telescope.
+
+    Long exposure: ``0.98 lambda / r0`` (:data:`SEEING_FWHM_COEFF`). With the image motion
+    removed by a tip-tilt loop (``tip_tilt``, aperture ``aperture_m``), the long-exposure spot
+    is the short-exposure spot convolved with the Gaussian motion of per-axis variance
+    :func:`tilt_variance_per_axis`; treating both spots as Gaussians, their variances subtract:
+    ``FWHM_tt^2 = FWHM^2 - 8 ln2 sigma_t^2`` (floored at 0: for D below ~r0 the spot is set by
+    diffraction, added separately by the budget). The correction is perfect (no loop residual).
+    """
+    xp = xp or array_namespace(r0_m)
+    r0 = xp.asarray(r0_m, dtype=xp.float64)
+    f2 = (SEEING_FWHM_COEFF * wavelength_m / r0) ** 2
+    if tip_tilt:
+        f2 = xp.maximum(f2 - 8.0 * math.log(2.0) * tilt_variance_per_axis(wavelength_m, aperture_m, r0), 0.0)
+    return xp.sqrt(f2)
+
+
 def isoplanatic_angle(wavelength_m, sec_z, mu53):
     """Isoplanatic angle theta0 (rad).
 

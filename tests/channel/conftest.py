@@ -23,6 +23,13 @@ def downlink_params():
 
 
 @pytest.fixture
+def tip_tilt_params():
+    # a narrow field stop behind a tip-tilt loop, with a residual tracking jitter
+    cfg = make_config(receiver={"field_of_view": "20 urad", "tip_tilt_correction": True, "pointing_jitter": "0.5 urad"})
+    return LinkParameters.from_config(cfg, station_altitude_m=960.0)
+
+
+@pytest.fixture
 def uplink_params():
     cfg = make_config(direction="uplink", transmitter={"divergence": "20 urad", "aperture": "18 cm"},
                       receiver={"aperture": "30 cm", "field_of_view": "100 urad"})

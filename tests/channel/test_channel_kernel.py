@@ -67,7 +67,7 @@ def test_param_layout_matches_header():
     assert short[:4] == ["WAVELENGTH", "UPLINK", "WAIST", "M2"] and short[-3:] == ["APERTURE_LOG_C0", "APERTURE_DLOG_C", "APERTURE_N"]
 
 
-@pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
+@pytest.mark.parametrize("which", ["downlink_params", "tip_tilt_params", "uplink_params"])
 def test_host_kernel_agrees_with_twin(which, request, rng):
     p = request.getfixturevalue(which)
     el, d, sun, moon, valid = _inputs(rng)
@@ -79,7 +79,7 @@ def test_host_kernel_agrees_with_twin(which, request, rng):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs a usable CUDA device")
-@pytest.mark.parametrize("which", ["downlink_params", "uplink_params"])
+@pytest.mark.parametrize("which", ["downlink_params", "tip_tilt_params", "uplink_params"])
 def test_gpu_kernel_agrees_with_twin(which, request, rng):
     import cupy as cp
 
