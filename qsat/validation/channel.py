@@ -139,9 +139,11 @@ MICIUS_XINGLONG_LINK = {
 XINGLONG_ALTITUDE_M, XINGLONG_APERTURE_M = 960.0, 1.0
 
 #: Yin et al. (2017)'s single downlinks to Delingha (1.2 m, 3153 m) as qsat inputs: 810 nm photons
-#: of the on-board entangled source through the same class of 300 mm transmitter (the per-beam
-#: divergence and tracking of the entanglement transmitters are taken as the QKD transmitter's,
-#: an assumption); Delingha's receiving optics are not published: qsat's default (0.5).
+#: of the on-board entangled source. Both entanglement transmitters are "near-diffraction-limited"
+#: with a "far-field divergence of about 10 urad" (Yin et al., Nature 582, 501 (2020), of the same
+#: two on-board transmitters; read as FWHM as Liao's); their aperture (300 mm) and tracking
+#: (1.2 urad) are taken as the QKD transmitter's, an assumption; Delingha's receiving optics are not
+#: published: qsat's default (0.5).
 YIN2017_DELINGHA_LINK = {
     "direction": "downlink",
     "wavelength": 810e-9,
@@ -154,7 +156,8 @@ _MICIUS_NOTE = ("inputs as published: 850 nm, 300 mm transmitter, divergence 10 
                 "qsat.validation.channel.MICIUS_XINGLONG_LINK), tracking 1.2 urad rms/axis, Xinglong 1 m, receiving "
                 "optics 16 %; from qsat's defaults: transmit optics 0.8, field stop 100 urad, Xinglong's "
                 "climatological aerosol, HV-5/7; circular 500 km orbit for range -> elevation")
-_YIN_NOTE = ("inputs: 810 nm, transmitter as Liao's (assumed), Delingha 1.2 m at 3153 m; from qsat's defaults: "
+_YIN_NOTE = ("inputs: 810 nm, divergence about 10 urad (Yin et al. 2020, of the same transmitters; read as FWHM), "
+             "aperture and tracking as Liao's (assumed), Delingha 1.2 m at 3153 m; from qsat's defaults: "
              "transmit optics 0.8, receiving optics 0.5, field stop 100 urad, plateau climatological aerosol, "
              "HV-5/7; circular "
              "500 km orbit. The paper's attenuation is not broken down in the sources at hand; if it includes the "
@@ -310,10 +313,14 @@ _DUAL_NOTE = ("inputs: 810 nm; both transmitters 'near-diffraction-limited, far-
               "(Yin et al., Nature 582, 501 (2020), describing the same two on-board transmitters; read as FWHM "
               "as for Liao's), aperture 300 mm and tracking 1.2 urad rms/axis assumed (Liao's QKD transmitter); "
               "Delingha 1.2 m at 3153 m, Lijiang 1.8 m at 3233 m (catalog); from qsat's defaults: transmit optics "
-              "0.8, receive optics 0.5, field stop 100 urad, plateau/Yunnan climatological aerosol, HV-5/7. "
+              "0.8, receive optics 0.5, field stop 100 urad, Delingha's plateau climatological aerosol (Lijiang has no "
+              "climatology row: the `clear` preset), HV-5/7. "
               "Geometry: SGP4 from the shipped Micius elements (2016-12-18), the night pass of 21 Dec 2016 seen "
               "from both stations above 10 deg, whose summed range runs from 1599 to 2395 km (the published "
-              "1600-2400 km); the experiment's own passes (2017) are not shipped")
+              "1600-2400 km); the experiment's own passes (2017) are not shipped. The paper's 64 and 82 dB are taken as "
+              "the attenuations at the two ends of its distance range (an assumption: their pairing is not in the "
+              "sources at hand); if they include the on-board coupling of the pairs into the transmitters' fibres and "
+              "the ground detectors, those losses are outside qsat's loss_total_db")
 _DUAL_TOLERANCE = ("fixed before the comparison: two downlinks, each with unpublished optics from defaults (±3 dB "
                    "per link as for the single downlink), in quadrature: ±4 dB")
 
