@@ -40,8 +40,9 @@ def test_seeing_fwhm_long_and_short_exposure():
     # closed form: FWHM_tt^2 = (0.98 lambda/r0)^2 - 8 ln2 * 0.1815 lambda^2 D^(-1/3) r0^(-5/3)
     expected = np.sqrt((0.98 * LAM / r0) ** 2 - 8 * math.log(2) * turb.Z_TILT_VARIANCE_COEFF * LAM ** 2 * r0 ** (-5 / 3))
     assert np.allclose(short, expected, rtol=1e-14)
-    # a tip-tilt loop on a 1 m telescope with r0 = 5 cm narrows the seeing by ~20 %
-    assert 0.75 < short[1] / long[1] < 0.85
+    # a tip-tilt loop on a 1 m telescope with r0 = 5 cm narrows the seeing to 0.78 of its width
+    assert short[1] / long[1] == pytest.approx(math.sqrt(1 - 8 * math.log(2) * 0.181547 / 0.98 ** 2 * 0.05 ** (1 / 3)), rel=1e-4)
+    assert short[1] / long[1] == pytest.approx(0.78, abs=0.005)
     # aperture below ~r0: the motion is the whole seeing spot (floored at 0: diffraction sets the spot)
     assert float(turb.seeing_fwhm(LAM, 0.5, aperture_m=0.1, tip_tilt=True)) == 0.0
 
