@@ -10,12 +10,18 @@ Predictions (published hardware in, measured loss out; nothing fitted):
 
 * the Micius downlink of Liao et al., Nature 549, 43 (2017): the digitised loss-vs-range curve at
   645, 800, 1000 and 1200 km, its rise, and the paper's atmosphere and pointing budget terms;
-* the single-downlink attenuation of Yin et al., PRL 119, 200501 (2017) at 530 and 1000 km.
+* the single-downlink attenuation of Yin et al., PRL 119, 200501 (2017) at 530 and 1000 km;
+* the two-downlink attenuation of Yin et al., Science 356, 1140 (2017) at summed distances of 1600 and
+  2400 km, on the Delingha-Lijiang pass of 21 Dec 2016 from the shipped elements (chosen because its
+  summed range spans the published one), and its increase;
+* the Ngari -> Micius uplink loss of Han et al. (2019, arXiv:1912.06317) at 500 and 1400 km, and its
+  increase.
 
 Held-out calibration: the residual term fitted on Liao's curve (:func:`qsat.channel.calibration.fit_residual`)
 tested on Yin's two values (another station, wavelength and experiment).
 
-The links are :data:`MICIUS_XINGLONG_LINK` and :data:`YIN2017_DELINGHA_LINK`; the examples
+The links are :data:`MICIUS_XINGLONG_LINK`, :data:`YIN2017_DELINGHA_LINK` (both downlinks of the
+dual-downlink cases) and :data:`NGARI_UPLINK`; the examples
 ``micius_xinglong.toml`` and ``micius_dual_downlink.toml`` state the same values (a test keeps
 them equal). Values the papers do not give come from qsat's defaults and are named as such.
 """
