@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 import warnings
 
@@ -45,6 +46,14 @@ def require_sections(scenario, command: str, *sections: str) -> None:
     for section in sections:
         if getattr(scenario, section, None) is None:
             raise QsatInputError(section, "missing", f"a [{section}] section in the scenario for qsat {command}")
+
+
+def require_extra(extra: str, what: str, *modules: str) -> None:
+    """Fail before any computing when an optional extra that ``what`` needs is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise QsatInputError(what, f"needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                             "not installed", f"the '{extra}' extra: pip install 'qsat[{extra}]'")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
