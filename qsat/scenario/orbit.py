@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pydantic import field_validator, model_validator
 
+from ..errors import QsatInputError
 from .types import NonNegativeLength_m, PositiveDuration_s, PositiveLength_m, Probability, Section
+
+
+#: The span of DE421 (JED 2414864.5 to 2471184.5, skyfield-data's de421.bsp; a test reads the file),
+#: each end brought in by a day for the pass search's margins: the Sun, Moon and Earth come from it.
+EPHEMERIS_START = datetime(1899, 7, 30, tzinfo=timezone.utc)
+EPHEMERIS_END = datetime(2053, 10, 8, tzinfo=timezone.utc)
 
 
 class TimeWindow(Section):
@@ -41,6 +48,22 @@ class TimeWindow(Section):
         if self.step > self.duration:
             raise ValueError(f"time.step ({self.step} s) no longer than time.duration ({self.duration} s)")
         return self
+
+    @field_validator("start")
+    @classmethod
+    def _start_in_ephemeris(cls, value: datetime) -> datetime:
+        if not EPHEMERIS_START <= value < EPHEMERIS_END:
+            raise ValueError(f"a start within the planetary ephemeris (DE421: {EPHEMERIS_START:%Y-%m-%d} to "
+                             f"{EPHEMERIS_END:%Y-%m-%d})")
+        return value
+
+    def check_end(self) -> None:
+        """The window must end within the ephemeris too (a check on two fields, so it names them)."""
+        end = self.start + timedelta(seconds=self.duration)
+        if end > EPHEMERIS_END:
+            raise QsatInputError("time.duration", f"{self.duration / 86400:g} d from {self.start:%Y-%m-%d}",
+                                 f"a window that ends within the planetary ephemeris (DE421, to "
+                                 f"{EPHEMERIS_END:%Y-%m-%d}); this one ends {end:%Y-%m-%d}")
 
 
 class SatelliteSpec(Section):
