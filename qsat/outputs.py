@@ -417,24 +417,44 @@ def _check_can_create_in(path: Path, field: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise QsatInputError(field, str(path), f"a location this user can write to ({ancestor}: "
-                                               f"{exc.strerror or exc})") from None
+        raise QsatInputError(field, str(path), f"a location this user can write to (no file can be made in "
+                                               f"{ancestor}: {exc.strerror or exc})") from None
 
 
-def check_output_file(path: Path, field: str = "--out", suffixes: Iterable[str] | None = None) -> Path:
+def check_output_file(path: Path, field: str = "--out") -> Path:
     """Refuse, before any computing, an output file that cannot be written: an existing folder,
-    a path under a file, an unwritable folder, or (with ``suffixes``) another file type."""
+    a path under a file, or an unwritable folder or file."""
     path = Path(path)
-    if suffixes is not None:
-        suffixes = tuple(suffixes)
-        if path.suffix.lower() not in suffixes:
-            raise QsatInputError(field, str(path), f"a file name ending in {' or '.join(suffixes)}")
     if path.is_dir():
         raise QsatInputError(field, str(path), "a file name (this is an existing folder)")
     if path.exists() and not os.access(path, os.W_OK):
         raise QsatInputError(field, str(path), "a file this user can write (it is read-only)")
     _check_can_create_in(path, field)
     return path
+
+
+def check_product_path(path: Path, kind: str, field: str = "--out") -> str:
+    """The format of an output file named ``path`` for a ``kind`` of product ("table" or
+    "dataset"), refusing up front another file type, a format whose library is missing, or a
+    path that cannot be written. Returns the format (``csv``, ``parquet``, ``netcdf``, ``zarr``)."""
+    path = Path(path)
+    fmts = TABLE_FORMATS if kind == "table" else DATASET_FORMATS
+    by_suffix = {_SUFFIX[f]: f for f in fmts}
+    fmt = by_suffix.get(path.suffix.lower())
+    if fmt is None:
+        what = "a table" if kind == "table" else "a Dataset"
+        raise QsatInputError(field, str(path), f"a file name ending in {' or '.join(by_suffix)} ({what})")
+    if _missing_library(fmt):
+        raise QsatInputError(field, str(path), f"the '{_NEEDS[fmt]}' package installed for {fmt} "
+                                               "(pip install 'qsat[outputs]')")
+    if fmt == "zarr" and path.is_dir():  # a Zarr store is a folder: replace only a store
+        if not ((path / ".zgroup").exists() or (path / "zarr.json").exists()):
+            raise QsatInputError(field, str(path), "a new path or an existing Zarr store to replace (this "
+                                                   "folder is not a Zarr store)")
+        _check_can_create_in(path, field)
+        return fmt
+    check_output_file(path, field)
+    return fmt
 
 
 def check_output_dir(path: Path, overwrite: bool = False, field: str = "--out") -> Path:
@@ -460,6 +480,9 @@ def staged_dir(out: Path):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # a folder like any other the user makes, not mkdtemp's private 0700
     try:
         yield tmp
     except BaseException:
@@ -481,4 +504,5 @@ def moved(paths: Iterable[Path], staged: Path, out: Path) -> list[Path]:
 
 __all__ = ["SCHEMA_VERSION", "FORMATS", "DEFAULT_FORMATS", "parse_formats", "conform_dataset", "write_dataset",
            "write_table", "write_products", "write_summary", "summarize", "read_parquet_metadata",
-           "column_units", "schema_provenance", "check_output_file", "check_output_dir", "staged_dir", "moved"]
+           "column_units", "schema_provenance", "check_output_file", "check_product_path",
+           "check_output_dir", "staged_dir", "moved"]

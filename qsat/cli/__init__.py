@@ -56,7 +56,30 @@ def require_extra(extra: str, what: str, *modules: str) -> None:
                              "not installed", f"the '{extra}' extra: pip install 'qsat[{extra}]'")
 
 
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="show no progress (warnings and errors still show)")
+
+
+def stage_progress(scenario, args, until: str | None = None, then: tuple[str, ...] = ()):
+    """:class:`~qsat.progress.Stages` for the pipeline stages the scenario enables (up to
+    ``until``), then the command's own steps ``then`` (e.g. writing)."""
+    from ..pipeline import STAGES
+    from ..progress import Stages
+
+    names = []
+    for stage in STAGES:
+        if stage.applies(scenario):
+            names.append(stage.name)
+        if stage.name == until:
+            break
+    return Stages([*names, *then], label=f"qsat {args.command}", quiet=getattr(args, "quiet", False))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
+    from ..progress import clear_line
+
+    clear_line(sys.stderr)
     prefix = "qsat: warning: " if issubclass(category, QsatWarning) else f"{category.__name__}: "
     print(prefix + str(message), file=sys.stderr)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import add_backend_option, require_extra, require_sections
+from . import add_backend_option, add_quiet_option, require_extra, require_sections, stage_progress
 from ..errors import QsatInputError
 
 
@@ -42,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar with ETA (default: when stderr is a terminal)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="hide it")
+    add_quiet_option(p)
     add_backend_option(p)
     p.set_defaults(func=main)
 
@@ -106,7 +107,8 @@ def _run(args, scenario, client) -> int:
     seed = args.seed if args.seed is not None else scenario.seed
     remote_gpu = args.scheduler and (args.backend or "").lower() == "cupy"
     backend = "cupy" if remote_gpu else resolve(args.backend)
-    run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link")
+    with stage_progress(scenario, args, until="link") as stages:
+        run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link", progress=stages.start)
     inputs = inputs_for_run(run, mc)  # the montecarlo stage of `qsat run` builds the same inputs
     provenance = run.provenance()
     provenance.update(backend=backend, seed=str(seed))
@@ -118,7 +120,8 @@ def _run(args, scenario, client) -> int:
                         trial_chunk=mc.trial_chunk if args.trial_chunk is None else args.trial_chunk,
                         pass_chunk=mc.pass_chunk if args.pass_chunk is None else args.pass_chunk,
                         backend=backend, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
-                        connect_timeout=args.connect_timeout, bins=mc.histogram_bins, progress=args.progress,
+                        connect_timeout=args.connect_timeout, bins=mc.histogram_bins,
+                        progress=False if args.quiet else args.progress,
                         provenance=provenance, store_counts=mc.store_counts,
                         write_on_workers=args.write_on_workers, host=args.host)
     q = ds["budget_secret_key_bits_quantile"].values

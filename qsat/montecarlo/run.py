@@ -28,13 +28,13 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import QsatError, QsatInputError
+from ..progress import Progress
 from ..random import check_seed
 from .config import MAX_TRIALS
 from .reduce import RESULTS, pass_results, statistics
@@ -335,52 +335,6 @@ def dashboard_link(client, host: str | None = None, timeout: float = 2.0) -> str
             return url if response.status == 200 else None
     except Exception:  # no service, an old protocol, no bokeh (404) or no answer: nothing to show
         return None
-
-
-class Progress:
-    """A one-line text progress bar with elapsed time and ETA (chunks of this session)."""
-
-    def __init__(self, total: int, done: int, stream=None, enabled: bool = True, width: int = 30):
-        self.total, self.start_done, self.done = total, done, done
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.width = width
-        self.t0 = time.monotonic()
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_decile = -1
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        decile = int(10 * self.done / self.total) if self.total else 10
-        if not self.tty and decile == self._last_decile and self.done < self.total:
-            return
-        self._last_decile = decile
-        self.stream.write(("\r" if self.tty else "") + self.line() + ("" if self.tty else "\n"))
-        self.stream.flush()
-
-    def line(self) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        filled = int(round(self.width * frac))
-        elapsed = time.monotonic() - self.t0
-        new = self.done - self.start_done
-        remaining = self.total - self.done
-        eta = elapsed / new * remaining if new else float("nan")
-        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} chunks {100 * frac:5.1f}% "
-                f"elapsed {_clock(elapsed)} ETA {_clock(eta)}")
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 # ---------------------------------------------------------------------------- the run
