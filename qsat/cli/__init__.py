@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import QsatError, QsatInputError, QsatWarning
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "passes", "link", "validate", "keys", "budget", "montecarlo", "plot")
+COMMANDS = ("run", "passes", "link", "validate", "keys", "budget", "montecarlo", "plot", "examples")
 
 EXIT_BAD_INPUT = 2
 
@@ -99,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qsat: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped (qsat examples --list | head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # python -m qsat.cli
