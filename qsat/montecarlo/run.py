@@ -316,8 +316,9 @@ def dashboard_link(client, host: str | None = None, timeout: float = 2.0) -> str
     ``host``: where a local cluster of :func:`open_client` listens (None: an external
     scheduler, reached at the host of its address).
 
-    The scheduler's HTTP service answers without the dashboard itself when bokeh is not
-    installed where the scheduler runs, so the page is asked for before it is shown.
+    The scheduler's HTTP service runs without the dashboard itself when bokeh is not
+    installed where the scheduler runs (its page then only says so), so the page is asked
+    for before it is shown.
     """
     import urllib.error
     import urllib.request
@@ -332,7 +333,8 @@ def dashboard_link(client, host: str | None = None, timeout: float = 2.0) -> str
             host = LOOPBACK
         url = f"http://{_url_host(host)}:{port}/status"
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http to the cluster)
-            return url if response.status == 200 else None
+            page = response.read(4096)
+            return url if response.status == 200 and b"needs bokeh" not in page else None
     except Exception:  # no service, an old protocol, no bokeh (404) or no answer: nothing to show
         return None
 
