@@ -23,8 +23,15 @@ COMMANDS = ("run", "passes", "link", "validate", "keys", "budget", "montecarlo",
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2, like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"qsat: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qsat",
         description="Satellite and free-space quantum links: passes, channel, key and entanglement budgets.",
     )

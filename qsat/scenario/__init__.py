@@ -88,6 +88,8 @@ def _first_error(exc: ValidationError) -> QsatInputError:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    elif msg.startswith("Input should be "):  # pydantic's own constraints: "a value greater than ..."
+        msg = "a value " + msg[len("Input should be "):]
     if kind == "extra_forbidden":
         return QsatInputError(field, value, "no such key here (misspelt? see docs/scenario.md)")
     if kind == "missing":
@@ -115,7 +117,7 @@ _STRICT_TYPES = {
 
 def _check_sections_agree(scenario: Scenario) -> Scenario:
     """Checks that span two fields or sections (each section validates its own fields)."""
-    scenario.time.check_end()
+    scenario.time.check_window()
     protocol, link = scenario.protocol, scenario.link
     if (protocol is not None and link is not None and protocol.protocol == "bbm92" and protocol.dual_downlink
             and link.direction == "uplink"):

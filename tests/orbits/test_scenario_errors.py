@@ -64,6 +64,11 @@ BAD = [
     ("window running past the ephemeris",
      dict(time=GOOD["time"].replace("2026-06-08", "2053-10-01").replace('"1 d"', '"30 d"')),
      "time.duration: 30 d from 2053-10-01; expected a window that ends within the planetary ephemeris"),
+    ("absurd duration", dict(time=GOOD["time"].replace('"1 d"', '"1e30 s"')),
+     "time.duration: 1.15741e+25 d from 2026-06-08; expected a window that ends within the planetary ephemeris"),
+    ("too many steps", dict(time=GOOD["time"].replace('"1 s"', '"1 us"')),
+     "time.step: 1e-06 s over 1 d; expected at most 1e+08 steps in the window"),
+    ("negative seed", dict(time="seed = -5\n" + GOOD["time"]), "seed: -5; expected a value greater than or equal to 0"),
     ("dual downlink on an uplink",
      dict(constraints=GOOD["constraints"] + '[protocol]\nprotocol = "bbm92"\n[link]\ndirection = "uplink"\n'
                                             'wavelength = "850 nm"\n[link.transmitter]\ndivergence = "20 urad"\n'
@@ -184,3 +189,14 @@ def test_bad_element_files_are_one_line_and_exit_2(tmp_path, key, name, content,
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"qsat: error: satellites[0].{key}: {tmp_path / name}; expected")
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["passes"], "the following arguments are required: scenario, --out (see 'qsat passes --help')"),
+    (["nope"], "argument COMMAND: invalid choice: 'nope'"),
+    (["montecarlo", "s.toml", "--out", "m.zarr", "--trials", "many"], "argument --trials: invalid int value"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, message):
+    result = subprocess.run([sys.executable, "-m", "qsat", *args], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("qsat: error: ") and message in result.stderr
