@@ -64,6 +64,19 @@ def test_local_clusters_listen_on_loopback_only(workers):
         cluster.close()
 
 
+def test_another_interface_is_used_when_named():
+    import os
+
+    client, _ = open_client(workers=2, threads=1, host="127.0.0.2")  # still loopback, but not the default
+    try:
+        addresses = _listening(os.getpid())
+        assert addresses and {ip for ip, _ in addresses} == {"127.0.0.2"}, addresses
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+
+
 def test_an_external_scheduler_gets_a_dashboard_link_only_where_the_page_exists():
     from distributed import LocalCluster
 
