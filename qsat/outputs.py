@@ -22,10 +22,14 @@ each fill in the file's ``schema_filled_units`` attribute so none goes unnoticed
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
+import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -370,7 +374,8 @@ def write_products(run, out_dir: Path, formats: str | Iterable[str] | None = Non
     """Write every product of a run into ``out_dir`` in ``formats`` (default: NetCDF and CSV).
 
     Also writes ``provenance.json`` and ``summary.json`` (which lists ``extra_files`` too,
-    e.g. figures and exports written beside the data). Returns the data files written.
+    e.g. figures and exports written beside the data). Returns every file written: the data,
+    the CSV tables' provenance sidecars, ``provenance.json`` and ``summary.json``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -380,17 +385,124 @@ def write_products(run, out_dir: Path, formats: str | Iterable[str] | None = Non
     for name, product in run.products.items():
         if isinstance(product, pd.DataFrame):
             for fmt in (f for f in formats if f in TABLE_FORMATS):
-                written.append(write_table(product, out_dir / f"{name}{_SUFFIX[fmt]}", provenance,
-                                           product=name, fmt=fmt))
+                path = write_table(product, out_dir / f"{name}{_SUFFIX[fmt]}", provenance, product=name, fmt=fmt)
+                written += [path, path.with_suffix(".provenance.json")] if fmt == "csv" else [path]
         elif isinstance(product, xr.Dataset):
             for fmt in (f for f in formats if f in DATASET_FORMATS):
                 written.append(write_dataset(product, out_dir / f"{name}{_SUFFIX[fmt]}", provenance,
                                              product=name, fmt=fmt))
     (out_dir / "provenance.json").write_text(json.dumps(schema_provenance(provenance), indent=2) + "\n")
+    written += [out_dir / "provenance.json", out_dir / "summary.json"]
     write_summary(run, out_dir, [*written, *extra_files])
     return written
 
 
+# --- where outputs go: checked before any computing, written beside and moved into place ------
+
+def _nearest_existing(path: Path) -> Path:
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return ancestor
+
+
+def _check_can_create_in(path: Path, field: str) -> None:
+    """``path`` (not existing yet, or to be replaced) can be created: its nearest existing
+    ancestor is a folder in which a file can really be made (root ignores permission bits)."""
+    ancestor = _nearest_existing(path)
+    if not ancestor.is_dir():
+        raise QsatInputError(field, str(path), f"a path that can be created ({ancestor} is a file, not a folder)")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".qsat-write-probe-", dir=ancestor)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise QsatInputError(field, str(path), f"a location this user can write to (no file can be made in "
+                                               f"{ancestor}: {exc.strerror or exc})") from None
+
+
+def check_output_file(path: Path, field: str = "--out") -> Path:
+    """Refuse, before any computing, an output file that cannot be written: an existing folder,
+    a path under a file, or an unwritable folder or file."""
+    path = Path(path)
+    if path.is_dir():
+        raise QsatInputError(field, str(path), "a file name (this is an existing folder)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise QsatInputError(field, str(path), "a file this user can write (it is read-only)")
+    _check_can_create_in(path, field)
+    return path
+
+
+def check_product_path(path: Path, kind: str, field: str = "--out") -> str:
+    """The format of an output file named ``path`` for a ``kind`` of product ("table" or
+    "dataset"), refusing up front another file type, a format whose library is missing, or a
+    path that cannot be written. Returns the format (``csv``, ``parquet``, ``netcdf``, ``zarr``)."""
+    path = Path(path)
+    fmts = TABLE_FORMATS if kind == "table" else DATASET_FORMATS
+    by_suffix = {_SUFFIX[f]: f for f in fmts}
+    fmt = by_suffix.get(path.suffix.lower())
+    if fmt is None:
+        what = "a table" if kind == "table" else "a Dataset"
+        raise QsatInputError(field, str(path), f"a file name ending in {' or '.join(by_suffix)} ({what})")
+    if _missing_library(fmt):
+        raise QsatInputError(field, str(path), f"the '{_NEEDS[fmt]}' package installed for {fmt} "
+                                               "(pip install 'qsat[outputs]')")
+    if fmt == "zarr" and path.is_dir():  # a Zarr store is a folder: replace only a store
+        if not ((path / ".zgroup").exists() or (path / "zarr.json").exists()):
+            raise QsatInputError(field, str(path), "a new path or an existing Zarr store to replace (this "
+                                                   "folder is not a Zarr store)")
+        _check_can_create_in(path, field)
+        return fmt
+    check_output_file(path, field)
+    return fmt
+
+
+def check_output_dir(path: Path, overwrite: bool = False, field: str = "--out") -> Path:
+    """Refuse, before any computing, an output folder that is a file, cannot be created, or
+    already holds files (unless ``overwrite``: its content is then replaced at the end)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise QsatInputError(field, str(path), "a folder (this is an existing file)")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise QsatInputError(field, str(path), "an empty or new folder (this one holds files; --overwrite "
+                                               "replaces its whole content)")
+    _check_can_create_in(path, field)
+    return path
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path):
+    """A temporary folder beside ``out`` to write into, moved into place as ``out`` on success.
+
+    On an error nothing of the new product is left, and a folder already at ``out`` stays as
+    it was; on success it is replaced whole, so stale files never mix with new ones.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # a folder like any other the user makes, not mkdtemp's private 0700
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
+def moved(paths: Iterable[Path], staged: Path, out: Path) -> list[Path]:
+    """``paths`` written under ``staged`` as they are named once moved to ``out``."""
+    return [Path(out) / Path(p).relative_to(staged) for p in paths]
+
+
 __all__ = ["SCHEMA_VERSION", "FORMATS", "DEFAULT_FORMATS", "parse_formats", "conform_dataset", "write_dataset",
            "write_table", "write_products", "write_summary", "summarize", "read_parquet_metadata",
-           "column_units", "schema_provenance"]
+           "column_units", "schema_provenance", "check_output_file", "check_product_path",
+           "check_output_dir", "staged_dir", "moved"]

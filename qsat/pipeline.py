@@ -76,11 +76,13 @@ class Run:
         }
 
 
-def execute(scenario: Scenario, backend: str | None = None, until: str | None = None) -> Run:
+def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None) -> Run:
     """Run every applicable stage (up to and including ``until``)."""
     run = Run(scenario=scenario, backend=resolve(backend))
     for stage in STAGES:
         if stage.applies(scenario):
+            if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name
+                progress(stage.name)
             stage.function()(run)
         if stage.name == until:
             break

@@ -56,8 +56,10 @@ def test_wheel_carries_data_and_works_outside_the_tree(tmp_path):
     wheel = next((tmp_path / "dist").glob("qsat-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("qsat/_data/kernels/geometry.cu", "qsat/_data/kernels/qsat_cuda.cuh",
-                     "qsat/_data/ephemerides/ground_stations.csv", "qsat/_data/ephemerides/tle/micius_2016.tle"):
+                     "qsat/_data/ephemerides/ground_stations.csv", "qsat/_data/ephemerides/tle/micius_2016.tle",
+                     "qsat/_data/examples/micius_xinglong.toml", "qsat/_data/examples/elements/leo_constellation.tle"):
         assert required in names, required
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the MIT license travels with the wheel"
     target = tmp_path / "site"
     inst = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target",
                            str(target), str(wheel)], capture_output=True, text=True)
@@ -72,6 +74,30 @@ def test_wheel_carries_data_and_works_outside_the_tree(tmp_path):
     assert all(line.startswith(str(target)) for line in lines[:3]), out.stdout
     n_kernels, n_stations = map(int, lines[3].split())
     assert n_kernels >= 2 and n_stations >= 8
+
+    # the examples come out of the installed wheel, and run from where they were copied
+    user = tmp_path / "user"
+    user.mkdir()
+    qsat_cmd = [sys.executable, "-m", "qsat"]
+    copied = subprocess.run([*qsat_cmd, "examples", "--out", "ex"], capture_output=True, text=True, cwd=user, env=env)
+    assert copied.returncode == 0, copied.stderr
+    shipped = sorted(p.relative_to(ROOT / "examples") for p in (ROOT / "examples").rglob("*") if p.is_file())
+    assert sorted(p.relative_to(user / "ex") for p in (user / "ex").rglob("*") if p.is_file()) == shipped
+    from qsat.scenario import load
+
+    named = [load(path).resolve_path(f) for path in (user / "ex").glob("*.toml") for sat in load(path).satellites
+             for f in (sat.tle_file, sat.omm_file) if f is not None]
+    assert named and all(p.is_file() for p in named), named  # the copies find the element files they name
+    # qsat validate writes only where asked: into the current folder, never into the installation
+    check = subprocess.run([*qsat_cmd, "validate", "--check"], capture_output=True, text=True, cwd=user, env=env)
+    assert check.returncode == 2 and check.stderr.startswith("qsat: error: --check: validation.md; expected an "
+                                                             "existing validation table"), check.stderr
+    wrote = subprocess.run([*qsat_cmd, "validate"], capture_output=True, text=True, cwd=user, env=env)
+    assert wrote.returncode == 0, wrote.stderr
+    assert (user / "validation.md").read_text() == (ROOT / "docs" / "validation.md").read_text()
+    assert not (target / "docs").exists()
+    check = subprocess.run([*qsat_cmd, "validate", "--check"], capture_output=True, text=True, cwd=user, env=env)
+    assert check.returncode == 0, check.stderr
 
 
 def test_every_gpu_test_carries_the_gpu_marker():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option, require_sections
+from . import add_backend_option, add_quiet_option, require_sections, stage_progress
 
 
 def register(sub) -> None:
@@ -18,6 +18,7 @@ def register(sub) -> None:
                                    "pair, from a scenario with a [network] section (docs/network.md).")
     p.add_argument("scenario", type=Path, help="scenario file (TOML) with a [network] section")
     p.add_argument("--out", type=Path, required=True, help="budget.nc (NetCDF); the schedule goes next to it")
+    add_quiet_option(p)
     add_backend_option(p)
     p.set_defaults(func=main)
 
@@ -26,19 +27,23 @@ def main(args) -> int:
     from .. import scenario as scenario_mod
     from ..network.config import check_references
     from ..orbits.stations import resolve_station
-    from ..outputs import write_dataset, write_table
+    from ..outputs import check_output_file, check_product_path, write_dataset, write_table
     from ..pipeline import execute
 
+    sched = args.out.with_name(args.out.stem + ".schedule.csv")
+    check_product_path(args.out, "dataset")
+    check_output_file(sched)
     scenario = scenario_mod.load(args.scenario)
     require_sections(scenario, "budget", "network")
     names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
     check_references(scenario.network, names)  # fail before the pass search, not after
-    run = execute(scenario, backend=args.backend, until="budget")
-    budget = run.products["budget"]
-    provenance = run.provenance()
-    write_dataset(budget, args.out, provenance)
-    sched = args.out.with_name(args.out.stem + ".schedule.csv")
-    write_table(run.products["schedule"], sched, provenance)
+    with stage_progress(scenario, args, until="budget", then=("write",)) as progress:
+        run = execute(scenario, backend=args.backend, until="budget", progress=progress.start)
+        progress.start("write")
+        budget = run.products["budget"]
+        provenance = run.provenance()
+        write_dataset(budget, args.out, provenance)
+        write_table(run.products["schedule"], sched, provenance)
     print(f"wrote {args.out} and {sched}")
     for pair in budget["pair"].values:
         row = budget.sel(pair=pair)

@@ -21,9 +21,10 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
-    from ..outputs import write_dataset
+    from ..outputs import check_product_path, write_dataset
     from ..pipeline import execute
 
+    check_product_path(args.out, "dataset")
     scenario = scenario_mod.load(args.scenario)
     require_sections(scenario, "link", "link")
     run = execute(scenario, backend=args.backend, until="link")

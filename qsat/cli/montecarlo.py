@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import add_backend_option, require_sections
+from . import add_backend_option, add_quiet_option, require_extra, require_sections, stage_progress
 from ..errors import QsatInputError
 
 
@@ -28,6 +28,9 @@ def register(sub) -> None:
     p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:8786)")
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes (default: one in-process worker, a thread per core)")
+    p.add_argument("--host", default=None, metavar="ADDRESS",
+                   help="address the local cluster's scheduler, workers and dashboard listen on "
+                        "(default 127.0.0.1: this machine only; e.g. 0.0.0.0 for every interface)")
     p.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to reach --scheduler (default 5)")
     p.add_argument("--trial-chunk", type=int, default=None, help="trials per task (default: [montecarlo] trial_chunk)")
     p.add_argument("--pass-chunk", type=int, default=None, help="passes per task (default: [montecarlo] pass_chunk)")
@@ -39,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--progress", action="store_true", default=None,
                    help="show a progress bar with ETA (default: when stderr is a terminal)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="hide it")
+    add_quiet_option(p)
     add_backend_option(p)
     p.set_defaults(func=main)
 
@@ -58,13 +62,28 @@ def main(args) -> int:
         raise QsatInputError("--workers", args.workers, "a positive number of worker processes")
     if args.connect_timeout is not None and not args.connect_timeout > 0:
         raise QsatInputError("--connect-timeout", args.connect_timeout, "a positive number of seconds")
+    if args.host is not None and args.scheduler:
+        raise QsatInputError("--host", args.host, "no --host with --scheduler (the cluster there is already "
+                             "listening where it was started)")
+    require_extra("montecarlo", "qsat montecarlo", "distributed", "zarr")
     if args.out.exists() and not args.resume:
         raise QsatInputError("--out", str(args.out), "a path that does not exist yet, or --resume to continue the "
                              "run checkpointed there")
     from .. import scenario as scenario_mod
-    from ..montecarlo.run import open_client
+    from ..montecarlo.config import MonteCarloConfig
+    from ..montecarlo.run import check_identity, open_client, read_identity
+    from ..outputs import check_output_file
 
+    stored = read_identity(args.out) if args.resume else None  # a missing checkpoint is refused here
+    if stored is None:
+        check_output_file(args.out)
     scenario = scenario_mod.load(args.scenario)
+    if stored is not None:  # what is known before the pass and link stages is checked before them
+        mc = getattr(scenario, "montecarlo", None) or MonteCarloConfig()
+        check_identity(args.out, stored, {
+            "scenario_sha256": scenario.digest(), "scenario_name": scenario.name,
+            "seed": str(args.seed if args.seed is not None else scenario.seed),
+            "trials": args.trials if args.trials is not None else mc.trials})
     client = None
     if args.scheduler:  # reach the cluster before the (possibly long) pass and link stages
         client, _ = open_client(args.scheduler, connect_timeout=args.connect_timeout)
@@ -88,7 +107,8 @@ def _run(args, scenario, client) -> int:
     seed = args.seed if args.seed is not None else scenario.seed
     remote_gpu = args.scheduler and (args.backend or "").lower() == "cupy"
     backend = "cupy" if remote_gpu else resolve(args.backend)
-    run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link")
+    with stage_progress(scenario, args, until="link") as stages:
+        run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link", progress=stages.start)
     inputs = inputs_for_run(run, mc)  # the montecarlo stage of `qsat run` builds the same inputs
     provenance = run.provenance()
     provenance.update(backend=backend, seed=str(seed))
@@ -100,9 +120,10 @@ def _run(args, scenario, client) -> int:
                         trial_chunk=mc.trial_chunk if args.trial_chunk is None else args.trial_chunk,
                         pass_chunk=mc.pass_chunk if args.pass_chunk is None else args.pass_chunk,
                         backend=backend, engine=args.engine, scheduler=args.scheduler, workers=args.workers,
-                        connect_timeout=args.connect_timeout, bins=mc.histogram_bins, progress=args.progress,
+                        connect_timeout=args.connect_timeout, bins=mc.histogram_bins,
+                        progress=False if args.quiet else args.progress,
                         provenance=provenance, store_counts=mc.store_counts,
-                        write_on_workers=args.write_on_workers)
+                        write_on_workers=args.write_on_workers, host=args.host)
     q = ds["budget_secret_key_bits_quantile"].values
     rows = "pairs of passes" if inputs.steps_b is not None else "passes"
     print(f"wrote {args.out}: {trials} trials x {inputs.n_passes} {rows}; secret key over all passes "

@@ -80,16 +80,16 @@ def _product_name(ds) -> str:
 
 
 def main(args) -> int:
-    import importlib.util
-
     from ..errors import QsatInputError
+    from ..outputs import check_output_file
+    from . import require_extra
 
-    if importlib.util.find_spec("matplotlib") is None:
-        raise QsatInputError("qsat plot", "matplotlib not installed", "pip install 'qsat[plots]'")
-    from .. import plots
-
+    require_extra("plots", "qsat plot", "matplotlib")
     if args.out.suffix.lower() != ".png":
         raise QsatInputError("--out", str(args.out), "a .png file name")
+    check_output_file(args.out)
+    from .. import plots
+
     what, obj = _open(args.product)
     source = str(args.product)
     if what == "table":

@@ -50,6 +50,7 @@ def _z(t) -> str:
 
 
 def _satellite_packet(sat, start: datetime, offsets: np.ndarray, interval: str, color) -> dict:
+    rgba = [*color[:3], 255]  # CZML colours have four components: three would read as time samples
     st = sample(sat.satrec, start, offsets, frame="fixed")
     flat = np.column_stack([offsets, st.position_m]).ravel()
     period_s = 2.0 * np.pi / sat.satrec.no_kozai * 60.0  # no_kozai: rad/min
@@ -58,10 +59,10 @@ def _satellite_packet(sat, start: datetime, offsets: np.ndarray, interval: str, 
         "description": f"<p>{sat.name} (NORAD {int(sat.satrec.satnum)}), SGP4 from {getattr(sat, 'source', '?')}</p>",
         "position": {"epoch": _z(start), "referenceFrame": "FIXED", "interpolationAlgorithm": "LAGRANGE",
                      "interpolationDegree": 5, "cartesian": [round(float(v), 3) for v in flat]},
-        "point": {"pixelSize": 8, "color": {"rgba": list(color)}, "outlineColor": {"rgba": [0, 0, 0, 255]},
+        "point": {"pixelSize": 8, "color": {"rgba": rgba}, "outlineColor": {"rgba": [0, 0, 0, 255]},
                   "outlineWidth": 1},
         "label": {"text": sat.name, "font": "12pt sans-serif", "pixelOffset": {"cartesian2": [10, 0]},
-                  "horizontalOrigin": "LEFT", "fillColor": {"rgba": list(color)}},
+                  "horizontalOrigin": "LEFT", "fillColor": {"rgba": rgba}},
         "path": {"leadTime": 0, "trailTime": round(float(period_s), 1), "resolution": 60, "width": 1.5,
                  "material": {"solidColor": {"color": {"rgba": [*color[:3], 160]}}}},
     }

@@ -28,13 +28,13 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import QsatError, QsatInputError
+from ..progress import Progress
 from ..random import check_seed
 from .config import MAX_TRIALS
 from .reduce import RESULTS, pass_results, statistics
@@ -140,6 +140,54 @@ def _store_arrays(store: str, names: tuple, token: str) -> dict:
     return _OPEN_STORE[key]
 
 
+def read_identity(path: str | Path) -> dict:
+    """The identity a checkpoint store was written with (its ``checkpoint`` attributes).
+
+    Raises :class:`QsatInputError` when ``path`` holds no readable checkpoint.
+    """
+    import zarr
+
+    path = Path(path)
+    if not path.exists():
+        raise QsatInputError("--resume", str(path), "an existing checkpoint to continue (there is none: drop "
+                             "--resume to start a new run)")
+    try:
+        group = zarr.open_group(str(path), mode="r", use_consolidated=False)
+        return dict(group["checkpoint"].attrs.asdict())
+    except Exception:
+        raise QsatInputError("--resume", str(path), "a qsat montecarlo checkpoint (this path holds no readable "
+                             "one)") from None
+
+
+def check_identity(path: str | Path, stored: dict, identity: dict) -> None:
+    """Refuse to resume the checkpoint at ``path`` (``stored`` identity) as another run.
+
+    Only the keys ``identity`` holds are compared, so the command line can check the seed,
+    trials and scenario before the pass and link stages run, and the full check follows.
+    """
+    path = Path(path)
+    if "format_version" in identity and stored.get("format_version") != FORMAT_VERSION:
+        raise QsatInputError("--resume", str(path), f"a checkpoint of format {FORMAT_VERSION} "
+                             f"(this one has {stored.get('format_version')})")
+    if "scenario_sha256" in identity and stored.get("scenario_sha256") != identity["scenario_sha256"]:
+        raise QsatInputError(
+            "--resume", str(path),
+            f"a checkpoint of this scenario; it was written for scenario '{stored.get('scenario_name')}' "
+            f"(sha256 {str(stored.get('scenario_sha256'))[:16]}...), this one is '{identity['scenario_name']}' "
+            f"(sha256 {identity['scenario_sha256'][:16]}...): the scenario changed, start a new --out")
+    if "inputs_sha256" in identity and stored.get("inputs_sha256") != identity["inputs_sha256"]:
+        raise QsatInputError(
+            "--resume", str(path),
+            "a checkpoint of the same Monte Carlo inputs; the per-step and per-pass inputs differ from those "
+            "it was written with although the scenario file is the same (another qsat version or model "
+            "data): start a new --out")
+    for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled", "store_counts"):
+        if key in identity and stored.get(key) != identity[key]:
+            raise QsatInputError("--resume", str(path),
+                                 f"the same {key} as the checkpoint ({key} there: {stored.get(key)!r}, "
+                                 f"asked now: {identity[key]!r})")
+
+
 # ---------------------------------------------------------------------------- checkpoint
 
 class Checkpoint:
@@ -150,17 +198,13 @@ class Checkpoint:
 
         self.path = Path(path)
         self.session = 1
-        if self.path.exists():
+        if self.path.exists() or resume:
             if not resume:
                 raise QsatInputError("--out", str(self.path), "a path that does not exist yet, or --resume to "
                                      "continue the run checkpointed there")
-            try:
-                self.root = zarr.open_group(str(self.path), mode="r+", use_consolidated=False)
-                stored = dict(self.root["checkpoint"].attrs.asdict())
-            except Exception:
-                raise QsatInputError("--resume", str(self.path), "a qsat montecarlo checkpoint (this path holds "
-                                     "no readable one)") from None
-            self._check_identity(stored, identity)
+            stored = read_identity(self.path)  # refuses a missing or unreadable checkpoint
+            check_identity(self.path, stored, identity)
+            self.root = zarr.open_group(str(self.path), mode="r+", use_consolidated=False)
             self.identity = {k: stored[k] for k in identity}
             self.session = int(stored.get("sessions", 0)) + 1
             self.root["checkpoint"].attrs["sessions"] = self.session
@@ -173,28 +217,6 @@ class Checkpoint:
         self.done_array = self.root["checkpoint/chunk_done"]
         names = tuple(RESULTS) + (("counts",) if self.identity["store_counts"] else ())
         self.arrays = _open_arrays(str(self.path), names)  # opened once: metadata reads are slow
-
-    def _check_identity(self, stored: dict, identity: dict) -> None:
-        if stored.get("format_version") != FORMAT_VERSION:
-            raise QsatInputError("--resume", str(self.path), f"a checkpoint of format {FORMAT_VERSION} "
-                                 f"(this one has {stored.get('format_version')})")
-        if stored.get("scenario_sha256") != identity["scenario_sha256"]:
-            raise QsatInputError(
-                "--resume", str(self.path),
-                f"a checkpoint of this scenario; it was written for scenario '{stored.get('scenario_name')}' "
-                f"(sha256 {str(stored.get('scenario_sha256'))[:16]}...), this one is '{identity['scenario_name']}' "
-                f"(sha256 {identity['scenario_sha256'][:16]}...): the scenario changed, start a new --out")
-        if stored.get("inputs_sha256") != identity["inputs_sha256"]:
-            raise QsatInputError(
-                "--resume", str(self.path),
-                "a checkpoint of the same Monte Carlo inputs; the per-step and per-pass inputs differ from those "
-                "it was written with although the scenario file is the same (another qsat version or model "
-                "data): start a new --out")
-        for key in ("seed", "trials", "n_passes", "protocol", "backend", "sampled", "store_counts"):
-            if stored.get(key) != identity[key]:
-                raise QsatInputError("--resume", str(self.path),
-                                     f"the same {key} as the checkpoint ({key} there: {stored.get(key)!r}, "
-                                     f"asked now: {identity[key]!r})")
 
     def _create(self) -> None:
         idt = self.identity
@@ -248,9 +270,18 @@ class Checkpoint:
 
 # ---------------------------------------------------------------------------- cluster
 
+#: Where the servers of a local cluster listen unless the user names another interface.
+LOOPBACK = "127.0.0.1"
+
+
 def open_client(scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 5.0,
-                threads: int | None = None):
-    """(client, owned): attach to ``scheduler``, or start a local cluster (``owned`` = we close it)."""
+                threads: int | None = None, host: str | None = None):
+    """(client, owned): attach to ``scheduler``, or start a local cluster (``owned`` = we close it).
+
+    A local cluster's scheduler, workers, nannies and dashboards listen on ``host``
+    (default :data:`LOOPBACK`, so nothing is reachable from another machine); the default
+    in-process cluster talks to its worker in memory and opens only the two dashboards.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -260,69 +291,52 @@ def open_client(scheduler: str | None = None, workers: int | None = None, connec
             raise QsatInputError("--scheduler", scheduler,
                                  f"the address of a running Dask scheduler (no connection within "
                                  f"{connect_timeout:g} s: {type(exc).__name__}: {exc})") from None
-    dashboard = ":0"  # any free port: another cluster may hold the default 8787
-    if workers is not None and workers > 1:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads or 1, processes=True,
-                               dashboard_address=dashboard)
-    else:
-        cluster = LocalCluster(n_workers=1, threads_per_worker=threads or os.cpu_count() or 1, processes=False,
-                               dashboard_address=dashboard)
+    host = host or LOOPBACK
+    # any free port: another cluster may hold the default 8787
+    listen = dict(dashboard_address=f"{_url_host(host)}:0", worker_dashboard_address=f"{_url_host(host)}:0")
+    try:
+        if workers is not None and workers > 1:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=threads or 1, processes=True, host=host,
+                                   **listen)
+        else:
+            cluster = LocalCluster(n_workers=1, threads_per_worker=threads or os.cpu_count() or 1, processes=False,
+                                   **listen)
+    except (OSError, RuntimeError) as exc:
+        raise QsatInputError("--host", host, f"an address of this machine to listen on ({exc})") from None
     return Client(cluster), True
 
 
-def dashboard_link(client) -> str | None:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def dashboard_link(client, host: str | None = None, timeout: float = 2.0) -> str | None:
+    """The URL of the cluster's dashboard page, or None where there is none to open.
+
+    ``host``: where a local cluster of :func:`open_client` listens (None: an external
+    scheduler, reached at the host of its address).
+
+    The scheduler's HTTP service runs without the dashboard itself when bokeh is not
+    installed where the scheduler runs (its page then only says so), so the page is asked
+    for before it is shown.
+    """
+    import urllib.error
+    import urllib.request
+
     try:
-        if "dashboard" in client.scheduler_info().get("services", {}):
-            return client.dashboard_link
-    except Exception:  # a scheduler without the service or an old protocol: nothing to show
+        port = client.scheduler_info().get("services", {}).get("dashboard")
+        if port is None:
+            return None
+        if host is None:  # an external scheduler: the host we reached it at
+            host = client.scheduler.address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+        elif host in ("0.0.0.0", "::"):
+            host = LOOPBACK
+        url = f"http://{_url_host(host)}:{port}/status"
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http to the cluster)
+            page = response.read(4096)
+            return url if response.status == 200 and b"needs bokeh" not in page else None
+    except Exception:  # no service, an old protocol, no bokeh (404) or no answer: nothing to show
         return None
-    return None
-
-
-class Progress:
-    """A one-line text progress bar with elapsed time and ETA (chunks of this session)."""
-
-    def __init__(self, total: int, done: int, stream=None, enabled: bool = True, width: int = 30):
-        self.total, self.start_done, self.done = total, done, done
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.width = width
-        self.t0 = time.monotonic()
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_decile = -1
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        decile = int(10 * self.done / self.total) if self.total else 10
-        if not self.tty and decile == self._last_decile and self.done < self.total:
-            return
-        self._last_decile = decile
-        self.stream.write(("\r" if self.tty else "") + self.line() + ("" if self.tty else "\n"))
-        self.stream.flush()
-
-    def line(self) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        filled = int(round(self.width * frac))
-        elapsed = time.monotonic() - self.t0
-        new = self.done - self.start_done
-        remaining = self.total - self.done
-        eta = elapsed / new * remaining if new else float("nan")
-        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} chunks {100 * frac:5.1f}% "
-                f"elapsed {_clock(elapsed)} ETA {_clock(eta)}")
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 # ---------------------------------------------------------------------------- the run
@@ -332,7 +346,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
                    scheduler: str | None = None, workers: int | None = None, client=None, resume: bool = False,
                    connect_timeout: float = 5.0, bins: int = 40, progress: bool | None = None,
                    provenance: dict | None = None, store_counts: bool = False, write_on_workers: bool = False,
-                   echo=None):
+                   echo=None, host: str | None = None):
     """Run the Monte Carlo of ``inputs`` (:class:`~qsat.montecarlo.inputs.MonteCarloInputs`).
 
     Returns the statistics Dataset (also written to ``out`` when given). ``identity`` holds the
@@ -340,7 +354,8 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
     ``provenance`` adds attributes to the result. ``client`` reuses a Dask client.
     ``store_counts`` keeps the 12 sampled counts per (trial, pass) in ``out``;
     ``write_on_workers`` lets each task write its rows into ``out`` itself (``out`` must be on a
-    file system every worker sees) instead of sending them to the client.
+    file system every worker sees) instead of sending them to the client. ``host``: where the
+    local cluster started here listens (default 127.0.0.1; see :func:`open_client`).
 
     Raises
     ------
@@ -390,7 +405,7 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
         store = (str(checkpoint.path.resolve()), uuid.uuid4().hex) if write_on_workers else None
         _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client,
                  scheduler, workers, connect_timeout, progress, n_tc * n_pc, int(done.sum()), echo,
-                 identity["store_counts"], store)
+                 identity["store_counts"], store, host)
     samples = checkpoint.read if checkpoint is not None else memory
     ds = statistics(samples, inputs.pass_id, inputs.station, inputs.satellite, inputs.protocol, bins, inputs.month)
     ds = ds.assign_coords(inputs.row_coords)  # dual-downlink BBM92: the passes of each row's pair
@@ -409,14 +424,15 @@ def run_montecarlo(inputs, *, trials: int, seed: int, identity: dict | None = No
 
 
 def _compute(inputs, todo, tc, pc, trials, n_pass, seed, backend, engine, checkpoint, memory, client, scheduler,
-             workers, connect_timeout, progress, total, already, echo, store_counts, store):
+             workers, connect_timeout, progress, total, already, echo, store_counts, store, host):
     from distributed import as_completed
 
     owned = False
     if client is None:
         # one GPU: two threads overlap a kernel with the previous chunk's host work; CPU: a thread per core
-        client, owned = open_client(scheduler, workers, connect_timeout, threads=2 if backend == "cupy" else None)
-        link = dashboard_link(client)
+        client, owned = open_client(scheduler, workers, connect_timeout, threads=2 if backend == "cupy" else None,
+                                    host=host)
+        link = dashboard_link(client, None if scheduler else (host or LOOPBACK))
         if link:
             echo(f"qsat: Dask dashboard at {link}")
     bar = Progress(total, already, enabled=progress if progress is not None else sys.stderr.isatty())

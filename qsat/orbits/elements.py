@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
-from ..errors import QsatInputError
+from ..errors import QsatInputError, read_text
 from .._paths import ephemerides_dir
 
 TLE_TEMPLATE = ("1 NNNNNC NNNNNAAA NNNNN.NNNNNNNN +.NNNNNNNN +NNNNN-N +NNNNN-N N NNNNN  /  "
@@ -135,21 +135,27 @@ def parse_omm_json(text: str, source: str, field: str) -> list[Satellite]:
 
 
 def read_elements_file(path: Path, field: str) -> list[Satellite]:
-    if not path.is_file():
-        raise QsatInputError(field, str(path), "an existing TLE or OMM file")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, field, "TLE or OMM file")
     if path.suffix.lower() == ".json":
         return parse_omm_json(text, path.name, field)
     if path.suffix.lower() == ".xml":
+        import io
+        from xml.etree.ElementTree import ParseError
+
         from sgp4 import omm
         from sgp4.api import Satrec
 
         sats = []
-        with open(path) as f:
-            for fields in omm.parse_xml(f):
+        try:
+            for fields in omm.parse_xml(io.StringIO(text)):
                 sat = Satrec()
                 omm.initialize(sat, fields)
                 sats.append(Satellite(fields.get("OBJECT_NAME", str(sat.satnum)), sat, path.name))
+        except (ParseError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise QsatInputError(field, str(path), f"CCSDS OMM XML with every mean element ({type(exc).__name__}: "
+                                                   f"{exc})") from None
+        if not sats:
+            raise QsatInputError(field, str(path), "CCSDS OMM XML holding at least one OMM")
         return sats
     return parse_tle_text(text, path.name, field)
 

@@ -257,6 +257,33 @@ def budget_bars(budget, period: str = "daily", source: str = "budget"):
     return fig
 
 
+def line_colours(n: int) -> list:
+    """``n`` distinct colours: the default cycle up to 10, tab20 up to 20, then a colour map."""
+    import matplotlib
+
+    if n <= 10:
+        return [f"C{j}" for j in range(n)]
+    if n <= 20:
+        tab20 = matplotlib.colormaps["tab20"]  # its ten hues first, then their light shades
+        return [tab20(j) for j in [*range(0, 20, 2), *range(1, 20, 2)][:n]]
+    return [matplotlib.colormaps["viridis"](j / (n - 1)) for j in range(n)]
+
+
+def occupied_range(counts, edges) -> tuple[float, float]:
+    """x-limits around the bins that hold trials (any line), with a margin of two bins.
+
+    The stored bins run from min(0, smallest value) to the largest, so a key that never
+    comes near 0 would otherwise sit squeezed at the far end of an axis starting at 0.
+    """
+    counts = np.asarray(counts).reshape(-1, len(edges) - 1).sum(axis=0)
+    held = np.nonzero(counts > 0)[0]
+    if held.size == 0:
+        return float(edges[0]), float(edges[-1])
+    lo, hi = edges[held[0]], edges[held[-1] + 1]
+    margin = 2 * (edges[1] - edges[0])
+    return float(max(edges[0], lo - margin)), float(min(edges[-1], hi + margin))
+
+
 def _histogram_names(ds) -> list[str]:
     return [n[: -len("_histogram")] for n in ds.data_vars
             if n.endswith("_histogram") and f"{n[: -len('_histogram')]}_bin_edges" in ds]
@@ -304,15 +331,17 @@ def distributions(ds, variables=None, source: str = "montecarlo", bins: int = 40
                 quant = quant.isel({"pass": i}) if quant is not None else None
                 label = f"{n}, {_title(ds, i)}"
             extra = [d for d in counts.dims if d != "bin"]
-            if extra:  # e.g. per station: one line each
-                for j, name in enumerate(ds[extra[0]].values):
-                    ax.stairs(counts.isel({extra[0]: j}).values, edges, label=str(name))
-                ax.legend(fontsize=7)
+            if extra:  # e.g. per station or month: one line each, each its own colour
+                labels = ds[extra[0]].values
+                for j, (name, colour) in enumerate(zip(labels, line_colours(len(labels)))):
+                    ax.stairs(counts.isel({extra[0]: j}).values, edges, label=str(name), color=colour)
+                ax.legend(fontsize=7, ncol=2 if len(labels) > 6 else 1)
             else:
                 ax.stairs(counts.values, edges, fill=True, alpha=0.7)
                 if quant is not None and quant.ndim == 1:
                     for q, ls in zip(quant.values, (":", "-", ":")):
                         ax.axvline(q, color="k", ls=ls, lw=1)
+            ax.set_xlim(*occupied_range(counts.values, edges))
         else:
             v = np.asarray(ds[n].values, dtype=float).ravel()
             v = v[np.isfinite(v)]

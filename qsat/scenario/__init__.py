@@ -29,7 +29,7 @@ from pydantic import Field, ValidationError
 
 from ..channel.config import LinkConfig
 from ..detection.detectors import DetectorConfig
-from ..errors import QsatInputError
+from ..errors import QsatInputError, read_text
 from ..protocols.config import ProtocolConfig
 from ..network.config import NetworkConfig
 from ..montecarlo.config import MonteCarloConfig
@@ -88,17 +88,36 @@ def _first_error(exc: ValidationError) -> QsatInputError:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    elif msg.startswith("Input should be "):  # pydantic's own constraints: "a value greater than ..."
+        msg = "a value " + msg[len("Input should be "):]
     if kind == "extra_forbidden":
         return QsatInputError(field, value, "no such key here (misspelt? see docs/scenario.md)")
     if kind == "missing":
         return QsatInputError(field, "missing", "this required key to be given")
+    if kind in _STRICT_TYPES:  # a quoted value shows its quotes: "'10'; expected a number (not quoted)"
+        shown = "{...}" if isinstance(value, dict) else repr(value) if isinstance(value, str) else value
+        return QsatInputError(field, shown, _STRICT_TYPES[kind])
     if isinstance(value, dict):
         value = "{...}"
     return QsatInputError(field, value, msg[0].lower() + msg[1:] if msg else "a valid value")
 
 
+#: What a strict type error asks for, in the file's own terms (TOML).
+_STRICT_TYPES = {
+    "bool_type": "true or false (a TOML boolean, not quoted)",
+    "float_type": "a number (not quoted)",
+    "int_type": "a whole number (not quoted)",
+    "string_type": "a string (in quotes)",
+    "list_type": "an array [...]",
+    "tuple_type": "an array [...]",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
 def _check_sections_agree(scenario: Scenario) -> Scenario:
-    """Checks that span two sections (each section validates its own fields)."""
+    """Checks that span two fields or sections (each section validates its own fields)."""
+    scenario.time.check_window()
     protocol, link = scenario.protocol, scenario.link
     if (protocol is not None and link is not None and protocol.protocol == "bbm92" and protocol.dual_downlink
             and link.direction == "uplink"):
@@ -132,9 +151,7 @@ def loads(text: str, base_dir: Path | str = ".") -> Scenario:
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; relative paths in it resolve against its folder."""
     path = Path(path)
-    if not path.is_file():
-        raise QsatInputError("scenario", str(path), "an existing scenario file (.toml)")
-    return loads(path.read_text(encoding="utf-8"), base_dir=path.parent)
+    return loads(read_text(path, "scenario", "scenario file (.toml)"), base_dir=path.parent)
 
 
 __all__ = ["Scenario", "Section", "TimeWindow", "SatelliteSpec", "GroundStationSpec",

@@ -9,19 +9,53 @@ and hold a plain SI float.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 
 from ..errors import QsatInputError
 from ..units import to_si
 
 
 class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors; values are checked."""
+    """Base of every scenario section: unknown keys are errors; values are checked strictly.
+
+    Strict types: a quoted number (``elevation_mask_deg = "10"``) is not a number and
+    ``"yes"`` or ``1`` is not a boolean; whole numbers are accepted where a float is asked.
+    Values with units go through their own converters (``"30 cm"``). TOML has arrays, not
+    tuples, so an array is taken where a field holds a fixed-length tuple.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True,
-                              arbitrary_types_allowed=True)
+                              arbitrary_types_allowed=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, value, info: ValidationInfo):
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        return value if field is None else _tuples(field.annotation, value)
+
+
+def _tuples(annotation, value):
+    """``value`` with its lists turned into tuples wherever ``annotation`` asks for a tuple."""
+    if not isinstance(value, list):
+        return value
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _tuples(typing.get_args(annotation)[0], value)
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(annotation):
+            if typing.get_origin(arm) in (tuple, list):
+                return _tuples(arm, value)
+        return value
+    if origin is tuple:
+        return tuple(value)
+    if origin is list and typing.get_args(annotation):
+        inner = typing.get_args(annotation)[0]
+        return [_tuples(inner, v) for v in value]
+    return value
 
 
 def _unit(unit: str, kind: str):

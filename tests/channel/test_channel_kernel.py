@@ -10,9 +10,12 @@ from qsat._paths import kernels_dir
 from qsat.backend import gpu_available
 from qsat.channel.budget import DERIVED, N_OUT, OUTPUTS, LinkParameters, channel_step
 from qsat.kernels import host_call
+from tests.twin import TWIN_ATOL, TWIN_RTOL
 
-# double-precision math, same operation order; libm / scipy erf differ by a few ulp
-RTOL = 1e-12
+# Host build vs twin: double-precision math in the same order, but libm and NumPy's SIMD
+# exp/log/pow (AVX2 or AVX-512, chosen at run time) differ by a few ulp, amplified in the uplink's
+# beam-spread sum: the contract's tolerance (tests/twin.py), not bit-identity.
+RTOL = TWIN_RTOL
 # On the GPU, NVRTC contracts a*b+c into FMAs and libdevice differs from glibc by a few ulp: an
 # absolute rounding difference of ~1e-16 of the intermediate terms. Loss terms that are ~0 dB
 # (downlink turbulence broadening) turn it into a large *relative* difference, so GPU comparisons
@@ -74,7 +77,7 @@ def test_host_kernel_agrees_with_twin(which, request, rng):
     ref = channel_step(el, d, sun, moon, valid, p)
     out = np.empty((N_OUT, el.size))
     host_call("channel_step", "channel_step", el, d, sun, moon, valid, p.packed(), p.aperture_table, out, el.size)
-    _compare(ref, out.T)
+    _compare(ref, out.T, TWIN_ATOL)
 
 
 @pytest.mark.gpu

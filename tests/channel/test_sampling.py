@@ -10,6 +10,7 @@ from qsat.backend import gpu_available
 from qsat.channel.budget import channel_step
 from qsat.channel.sampling import (_gamma_unit_mean, fade_inputs, sample_transmittance, sample_transmittance_host)
 from qsat.errors import QsatInputError
+from tests.twin import assert_twin_close
 
 SEED = 2**64 - 12345  # exercises the high key word
 
@@ -41,8 +42,11 @@ def test_draws_do_not_depend_on_chunking(downlink_params):
     fade = _fade(downlink_params)
     whole = sample_transmittance(fade, 500, SEED, stream=1)
     part = sample_transmittance(fade[2:4], 500, SEED, stream=1, first_step=2)
-    assert np.array_equal(whole[2:4], part)
-    assert np.array_equal(sample_transmittance_host(fade[2:4], 500, SEED, stream=1, first_step=2), part)
+    assert np.array_equal(whole[2:4], part)  # one engine: bit for bit
+    host_whole = sample_transmittance_host(fade, 500, SEED, stream=1)
+    host_part = sample_transmittance_host(fade[2:4], 500, SEED, stream=1, first_step=2)
+    assert np.array_equal(host_whole[2:4], host_part)
+    assert_twin_close(part, host_part, what="host build vs twin")  # across engines: the contract's tolerance
     other = sample_transmittance(fade, 500, SEED, stream=2)
     assert not np.allclose(whole[:5], other[:5])
 

@@ -143,12 +143,26 @@ def test_oem_parses_back_and_matches_the_propagator(micius_out, micius_satrec):
     assert np.all(np.abs(np.linalg.norm(seg["velocity_m_s"], axis=1) - 7.6e3) < 0.2e3)
 
 
+def _colours(node):
+    """Every CZML colour (a dict with ``rgba``) in a packet tree."""
+    if isinstance(node, dict):
+        if "rgba" in node:
+            yield node
+        for value in node.values():
+            yield from _colours(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _colours(value)
+
+
 def test_czml_scene(micius_out, micius_satrec):
     packets = json.loads((micius_out / "scene.czml").read_text(encoding="utf-8"))
     doc = packets[0]
     assert doc["id"] == "document" and doc["version"] == "1.0" and "/" in doc["clock"]["interval"]
     ids = [p["id"] for p in packets]
     assert len(ids) == len(set(ids))
+    for colour in _colours(packets):  # four components, or time-tagged samples of five after an epoch
+        assert len(colour["rgba"]) % 5 == 0 if "epoch" in colour else len(colour["rgba"]) == 4, colour
     assert {"satellite/Micius", "station/Xinglong", "link/0"} <= set(ids)
     sat = packets[ids.index("satellite/Micius")]["position"]
     assert sat["referenceFrame"] == "FIXED"

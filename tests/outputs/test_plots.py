@@ -134,3 +134,27 @@ def test_empty_pass_table_is_an_input_error():
 
     with pytest.raises(QsatInputError, match="passes.csv: no passes; expected a pass table with at least one pass"):
         plots.passes_overview(pd.DataFrame(columns=["rise_utc", "max_elevation_deg", "station"]), source="passes.csv")
+
+
+def test_montecarlo_histograms_fill_their_panel_and_months_get_distinct_colours(tmp_path):
+    """Stored bins start at 0; a budget far from 0 is drawn around its bins, twelve months in twelve colours."""
+    edges = np.linspace(0.0, 2.1e11, 41)
+    budget = np.zeros(40)
+    budget[36:40] = [1, 10, 16, 13]
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    monthly = np.zeros((12, 40))
+    for m in range(12):
+        monthly[m, 20 + m:24 + m] = 5
+    ds = xr.Dataset({"budget_secret_key_bits_histogram": (("bin",), budget),
+                     "budget_secret_key_bits_bin_edges": (("bin_edge",), edges, {"units": "bit"}),
+                     "month_budget_secret_key_bits_histogram": (("month", "bin"), monthly),
+                     "month_budget_secret_key_bits_bin_edges": (("bin_edge",), edges, {"units": "bit"})},
+                    coords={"month": months})
+    fig = plots.distributions(ds)
+    budget_ax, month_ax = fig.axes
+    lo, hi = budget_ax.get_xlim()
+    assert lo == pytest.approx(edges[34]) and hi == pytest.approx(edges[40])
+    assert month_ax.get_xlim()[0] == pytest.approx(edges[18])
+    colours = {tuple(np.round(patch.get_edgecolor(), 3)) for patch in month_ax.patches}
+    assert len(month_ax.patches) == 12 and len(colours) == 12
+    _png_checks(plots.save(fig, tmp_path / "mc.png"))
