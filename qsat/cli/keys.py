@@ -34,7 +34,8 @@ def register(sub) -> None:
                         "(one table per downlink)")
     p.add_argument("--protocol", type=Path, help="PROTOCOL.toml (required with --loss-table)")
     p.add_argument("--out", type=Path, required=True, help="keys.json (loss table) or keys.csv (scenario)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the optimiser's random draws (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the optimiser's random draws with --loss-table, an integer in [0, 2^64) (default 0)")
     add_backend_option(p)
     p.set_defaults(func=main)
 

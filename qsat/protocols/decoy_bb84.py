@@ -193,8 +193,8 @@ def key_from_bounds(xp, sx0, sx1, sz1, vz1, nX, nZ, mX, mZ, *, eps_sec, eps_cor,
     ``eps_pieces`` is the number of equal parts ε_sec is split into (21 for Lim et al.'s
     three intensities, 19 for Rusca et al.'s 1-decoy Eq. (A24)); it sets the 6 log2(pieces/ε_sec)
     term of ℓ. γ keeps Lim et al.'s 21²/ε_sec² inside its logarithm in both proofs (Rusca et
-    al.'s Eq. (A21) prints it unchanged; for 19 pieces it is the larger, safer value). ``name`` prefixes the test-hook name of the
-    phase-error direction (``<name>.phase.gamma``).
+    al.'s Eq. (A21) prints it unchanged; for 19 pieces it is the larger, safer value).
+    ``name`` prefixes the test-hook name of the phase-error direction (``<name>.phase.gamma``).
     """
     # Eq. (5): φ_X is an *upper* bound (it enters ℓ through -s_{X,1} h(φ_X), h rising on [0, 1/2]):
     # + γ, and v_{Z,1}/s_{Z,1} from the upper v and the lower s. γ falls with both sample sizes,

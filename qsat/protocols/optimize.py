@@ -171,7 +171,8 @@ def _nelder_mead(f, u0, f0, iterations: int, edge: float):
             x = xp.concatenate([x[:, :, :1], xp.where(shrink[..., None, None], xs, x[:, :, 1:])], axis=2)
             fx = xp.concatenate([fx[..., :1], xp.where(shrink[..., None], fs, fx[..., 1:])], axis=2)
     k = xp.argmax(fx, axis=2)
-    return xp.take_along_axis(x, k[..., None, None], axis=2)[:, :, 0], xp.take_along_axis(fx, k[..., None], axis=2)[..., 0]
+    return (xp.take_along_axis(x, k[..., None, None], axis=2)[:, :, 0],
+            xp.take_along_axis(fx, k[..., None], axis=2)[..., 0])
 
 
 def optimize_decoy_bb84(moments: PassMoments, initial: SourceSetting, fixed: dict, bounds,
