@@ -20,14 +20,15 @@ Candidates leaving the cube are projected back onto it (each coordinate clipped 
 
 **The search** (per pass, all passes in one array program):
 
-1. global sampling: ``global_samples`` points of the cube, Philox draws keyed by
+1. global sampling: ``global_samples`` (48) points of the cube, Philox draws keyed by
    (seed, pass index), so a pass's result does not depend on how passes are batched;
 2. multi-start local search: Nelder-Mead (the adaptive coefficients of Gao & Han, Comput.
    Optim. Appl. 51, 259 (2012): reflection 1, expansion 1 + 2/n, contraction 3/4 - 1/(2n),
-   shrink 1 - 1/n, n = 5) from the ``starts`` best of those points and the user's own
-   setting, initial simplex edge 0.1, ``iterations`` iterations (two candidate evaluations
-   each: the reflection, then the expansion or contraction it calls for);
-3. polishing: Nelder-Mead again from the best point found, edge 0.02, ``polish_iterations``.
+   shrink 1 - 1/n, n = 5) from the ``starts`` (2) best among those points and the user's
+   own setting (projected onto the cube), initial simplex edge 0.1, ``iterations`` (100)
+   iterations (two candidate evaluations each: the reflection, then the expansion or
+   contraction it calls for);
+3. polishing: Nelder-Mead again from the best point found, edge 0.02, ``polish_iterations`` (40).
 
 The user's setting is evaluated as given and the best is only ever replaced by a better
 candidate, so the result is never worse than the setting given, and a positive key once
@@ -133,23 +134,27 @@ def _nelder_mead(f, u0, f0, iterations: int, edge: float):
     """Batched Nelder-Mead maximisation of ``f`` ((P, C, 5) -> (P, C)) from (P, S, 5) starts.
 
     Sequential Nelder-Mead semantics per simplex, all simplices advanced together; points
-    are projected onto the cube. Returns every simplex's best point (P, S, 5) and value (P, S).
+    are projected onto the cube. The vertices are kept unsorted (only the best, the worst
+    and the second-worst matter). Returns every simplex's best point (P, S, 5) and value (P, S).
     """
     xp = array_namespace(u0)
     n_pass, n_start, n = u0.shape
     alpha, beta, gamma, delta = 1.0, 1.0 + 2.0 / n, 0.75 - 0.5 / n, 1.0 - 1.0 / n
     eye = xp.eye(n, dtype=xp.float64)
+    vertex = xp.arange(n + 1)
     # initial simplex: the start and one step of ``edge`` along each axis (inwards at the upper face)
     step = xp.where(u0[..., None, :] + edge * eye <= 1.0, edge, -edge) * eye      # (P, S, n, n)
     x = xp.concatenate([u0[..., None, :], u0[..., None, :] + step], axis=2)     # (P, S, n+1, n)
     fx = xp.concatenate([f0[..., None], f(x[:, :, 1:].reshape(n_pass, n_start * n, n))
                          .reshape(n_pass, n_start, n)], axis=2)
     for _ in range(iterations):
-        order = xp.argsort(-fx, axis=2)
-        x = xp.take_along_axis(x, order[..., None], axis=2)
-        fx = xp.take_along_axis(fx, order, axis=2)
-        centroid = xp.mean(x[:, :, :n], axis=2)
-        worst, f_best, f_second, f_worst = x[:, :, n], fx[..., 0], fx[..., n - 1], fx[..., n]
+        i_worst = xp.argmin(fx, axis=2)
+        is_worst = vertex == i_worst[..., None]                                   # (P, S, n+1)
+        worst = xp.sum(xp.where(is_worst[..., None], x, 0.0), axis=2)
+        f_worst = xp.min(fx, axis=2)
+        f_best = xp.max(fx, axis=2)
+        f_second = xp.min(xp.where(is_worst, xp.inf, fx), axis=2)
+        centroid = (xp.sum(x, axis=2) - worst) / n
         xr = xp.clip(centroid + alpha * (centroid - worst), 0.0, 1.0)
         fr = f(xr)
         expand = fr > f_best
@@ -163,21 +168,24 @@ def _nelder_mead(f, u0, f0, iterations: int, edge: float):
         shrink = (outside | inside) & ~take_2
         new = xp.where(take_2[..., None], x2, xp.where(take_r[..., None], xr, worst))
         f_new = xp.where(take_2, f2, xp.where(take_r, fr, f_worst))
-        x = xp.concatenate([x[:, :, :n], new[:, :, None, :]], axis=2)
-        fx = xp.concatenate([fx[..., :n], f_new[..., None]], axis=2)
+        x = xp.where(is_worst[..., None], new[..., None, :], x)
+        fx = xp.where(is_worst, f_new[..., None], fx)
         if bool(xp.any(shrink)):
-            xs = x[:, :, :1] + delta * (x[:, :, 1:] - x[:, :, :1])
-            fs = f(xs.reshape(n_pass, n_start * n, n)).reshape(n_pass, n_start, n)
-            x = xp.concatenate([x[:, :, :1], xp.where(shrink[..., None, None], xs, x[:, :, 1:])], axis=2)
-            fx = xp.concatenate([fx[..., :1], xp.where(shrink[..., None], fs, fx[..., 1:])], axis=2)
+            is_best = vertex == xp.argmax(fx, axis=2)[..., None]
+            best = xp.sum(xp.where(is_best[..., None], x, 0.0), axis=2)
+            xs = best[..., None, :] + delta * (x - best[..., None, :])
+            fs = f(xs.reshape(n_pass, n_start * (n + 1), n)).reshape(n_pass, n_start, n + 1)
+            move = shrink[..., None] & ~is_best
+            x = xp.where(move[..., None], xs, x)
+            fx = xp.where(move, fs, fx)
     k = xp.argmax(fx, axis=2)
     return (xp.take_along_axis(x, k[..., None, None], axis=2)[:, :, 0],
             xp.take_along_axis(fx, k[..., None], axis=2)[..., 0])
 
 
 def optimize_decoy_bb84(moments: PassMoments, initial: SourceSetting, fixed: dict, bounds,
-                        *, pass_index=None, seed: int = 0, global_samples: int = 48, starts: int = 3,
-                        iterations: int = 80, polish_iterations: int = 60):
+                        *, pass_index=None, seed: int = 0, global_samples: int = 48, starts: int = 2,
+                        iterations: int = 100, polish_iterations: int = 40):
     """Maximise ℓ per pass; returns (SourceSetting, objective) with objective (P,).
 
     ``moments`` has one leading pass dimension P; ``initial`` holds the user's
