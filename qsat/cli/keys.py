@@ -1,9 +1,16 @@
-"""``qsat keys``: secret key per pass, from a loss table or from a scenario.
+"""``qsat keys``: secret key per pass, from loss tables or from a scenario.
 
-* ``qsat keys --loss-table FILE.csv --protocol PROTOCOL.toml --out keys.json`` — one
-  block from an external per-second efficiency table (SatQuMA's layout);
+* ``qsat keys --loss-table FILE.csv --protocol PROTOCOL.toml --out keys.json`` — decoy
+  BB84: one block from an external per-step efficiency table (SatQuMA's layout);
+* ``qsat keys --loss-table A.csv --loss-table B.csv --protocol PROTOCOL.toml --out keys.json``
+  — BBM92 (``protocol = "bbm92"``): one entangled-pair block over two downlinks, one table
+  per arm, steps matched on their time column;
 * ``qsat keys SCENARIO --out keys.csv`` — the pass table with keys, through the
   pipeline's passes → link → keys stages.
+
+Options are checked as a scenario's are: ``--seed`` an integer in [0, 2^64), the protocol
+file by the ``[protocol]`` schema (strict types), every file UTF-8 text; bad input ends in
+one line naming the option, file or field (exit 2) before anything is computed.
 """
 
 from __future__ import annotations
@@ -22,15 +29,21 @@ def register(sub) -> None:
                        description="Key per pass: from a loss table (--loss-table with --protocol, "
                                    "writes JSON) or from a scenario (writes the pass table as CSV).")
     p.add_argument("scenario", type=Path, nargs="?", help="scenario file (TOML) with a [protocol] section")
-    p.add_argument("--loss-table", type=Path, help="per-step loss table: time (s), elevation (rad), efficiency")
+    p.add_argument("--loss-table", type=Path, action="append",
+                   help="per-step loss table: time (s), elevation (rad), efficiency; give it twice for BBM92 "
+                        "(one table per downlink)")
     p.add_argument("--protocol", type=Path, help="PROTOCOL.toml (required with --loss-table)")
     p.add_argument("--out", type=Path, required=True, help="keys.json (loss table) or keys.csv (scenario)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the optimiser's random draws (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the optimiser's random draws with --loss-table, an integer in [0, 2^64) (default 0)")
     add_backend_option(p)
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
+    from ..random import check_seed
+
+    check_seed(args.seed, "--seed")
     if args.loss_table is not None:
         if args.scenario is not None:
             raise QsatInputError("SCENARIO", str(args.scenario), "either a scenario or --loss-table, not both")
@@ -43,17 +56,49 @@ def main(args) -> int:
 
 
 def _loss_table(args) -> int:
-    from .. import __version__
-    from ..backend import namespace, resolve
     from ..protocols.config import load_protocol
-    from ..protocols.losskeys import block_summary, decoy_bb84_blocks
-    from ..protocols.losstable import read_loss_table, select
+    from ..protocols.losstable import read_loss_table
 
     cfg = load_protocol(args.protocol)
-    if cfg.protocol != "decoy-bb84":
-        raise QsatInputError(f"{args.protocol.name}: protocol", cfg.protocol,
-                             "'decoy-bb84' with --loss-table (BBM92 needs two links: use a scenario)")
-    table = read_loss_table(args.loss_table)
+    tables = args.loss_table
+    if cfg.protocol == "bbm92":
+        if len(tables) != 2 or not cfg.dual_downlink:
+            raise QsatInputError("--loss-table", f"{len(tables)} given", "two loss tables (one per downlink) for "
+                                 "protocol 'bbm92' with dual_downlink = true")
+        return _bbm92_tables(args, cfg, [read_loss_table(t) for t in tables])
+    if len(tables) != 1:
+        raise QsatInputError("--loss-table", f"{len(tables)} given", "one loss table for protocol 'decoy-bb84' "
+                             "(two are for 'bbm92')")
+    return _decoy_table(args, cfg, read_loss_table(tables[0]))
+
+
+def _provenance(args) -> dict:
+    from .. import __version__
+    from ..backend import resolve
+
+    tables = [{"path": str(t), "sha256": hashlib.sha256(t.read_bytes()).hexdigest()} for t in args.loss_table]
+    return {
+        "qsat_version": __version__,
+        "backend": resolve(args.backend),
+        "loss_table": str(args.loss_table[0]),
+        "loss_table_sha256": tables[0]["sha256"],
+        **({"loss_tables": tables} if len(tables) > 1 else {}),
+        "protocol_file": str(args.protocol),
+        "seed": args.seed,
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _write(args, doc: dict) -> None:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def _decoy_table(args, cfg, table) -> int:
+    from ..backend import namespace
+    from ..protocols.losskeys import block_summary, decoy_bb84_blocks
+    from ..protocols.losstable import select
+
     eta, valid = select(table, cfg.elevation_mask_deg, cfg.excess_loss_db)
     xp = namespace(args.backend)
     result = decoy_bb84_blocks(xp.asarray(eta[None, :]), xp.asarray(valid[None, :]), table.step_s, cfg,
@@ -72,20 +117,61 @@ def _loss_table(args) -> int:
         **({"chosen_parameters": params} if cfg.optimize else {}),
         "units": {"secret_key_bits": "bit", "n_x": "count", "n_z": "count", "window_s": "s",
                   "qber_x": "1", "phase_error_x": "1"},
-        "provenance": {
-            "qsat_version": __version__,
-            "backend": resolve(args.backend),
-            "loss_table": str(args.loss_table),
-            "loss_table_sha256": hashlib.sha256(args.loss_table.read_bytes()).hexdigest(),
-            "protocol_file": str(args.protocol),
-            "seed": args.seed,
-            "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
+        "provenance": _provenance(args),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    _write(args, doc)
     print(f"wrote {args.out}: {doc['secret_key_bits']} secret bits in {doc['window_s']:g} s "
           f"(QBER_X {doc['qber_x']:.4%}, phase error {doc['phase_error_x']:.4%}, {doc['status']})")
+    return 0
+
+
+def _bbm92_tables(args, cfg, tables) -> int:
+    """BBM92 over two downlinks given as loss tables (detector efficiency included in each).
+
+    Steps are matched on equal time values; a step counts when both arms are at or above
+    ``elevation_mask_deg``. Extraneous clicks per receiver N = 4 p / τ_c with p =
+    ``dark_count_probability`` read per detector per coincidence window τ_c
+    (``coincidence_window_s``), four detectors per receiver (docs/keys.md).
+    """
+    import numpy as np
+
+    from ..detection.spdc import pair_statistics
+    from ..protocols.bounds import pass_bound_bits
+    from ..protocols.losskeys import bbm92_block
+    from ..protocols.losstable import select
+
+    a, b = tables
+    if not np.isclose(a.step_s, b.step_s, rtol=1e-9, atol=0.0):
+        raise QsatInputError(f"{Path(b.source).name} time_s", f"step {b.step_s:g} s",
+                             f"the step of {Path(a.source).name} ({a.step_s:g} s): both tables on one time grid")
+    eta_a, valid_a = select(a, cfg.elevation_mask_deg, cfg.excess_loss_db)
+    eta_b, valid_b = select(b, cfg.elevation_mask_deg, cfg.excess_loss_db)
+    common, ia, ib = np.intersect1d(a.time_s[valid_a], b.time_s[valid_b], return_indices=True)
+    ea, eb = eta_a[valid_a][ia], eta_b[valid_b][ib]
+    noise_cps = 4.0 * cfg.dark_count_probability / cfg.coincidence_window_s
+    stats = pair_statistics(cfg.pair_rate_hz, ea, eb, cfg.coincidence_window_s, noise_cps, noise_cps,
+                            cfg.pair_source_qber)
+    block = bbm92_block(stats, a.step_s, cfg)
+    pulses = cfg.pair_rate_hz * a.step_s
+    doc = {
+        "protocol": cfg.protocol,
+        **block,
+        "qber": block["qber"] if np.isfinite(block["qber"]) else None,
+        "overlap_s": float(common.size * a.step_s),
+        "steps_used": int(common.size),
+        "step_s": a.step_s,
+        "extraneous_cps_per_receiver": noise_cps,
+        "plob_bound_bits": float(pass_bound_bits(ea * eb, pulses)) if common.size else 0.0,
+        "parameters": cfg.model_dump(mode="json"),
+        "units": {"secret_key_bits": "bit", "coincidences": "count", "entangled_pairs": "count",
+                  "sifted_bits": "count", "overlap_s": "s", "qber": "1", "extraneous_cps_per_receiver": "1/s",
+                  "plob_bound_bits": "bit (PLOB for the pairs emitted, through eta_A eta_B)"},
+        "provenance": _provenance(args),
+    }
+    _write(args, doc)
+    qber = f"{doc['qber']:.4%}" if doc["qber"] is not None else "n/a"
+    print(f"wrote {args.out}: {doc['secret_key_bits']} secret bits from {doc['coincidences']:.6g} coincidences "
+          f"in {doc['overlap_s']:g} s of overlap (QBER {qber})")
     return 0
 
 

@@ -13,6 +13,10 @@ bit error rate E (equal in both bases):
   γ = γ(ε_PE, E, n/2, n/2) of Lim et al. 2014 Eq. (5) with k = 1
   (:func:`~qsat.protocols.statistics.sampling_deviation`), ε_PE = ε_PA = ε_sec/2;
   the sifted events of each basis are tested by those of the other.
+
+Direction: the phase error E + γ is an *upper* bound (it enters ℓ through -n h(·), h
+rising on [0, 1/2]); values at or above 1/2 are capped at 1/2 (no key). The choice is
+named in :data:`BOUNDS` (test hook of :func:`qsat.protocols.statistics.conservative`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 import math
 
 from ..backend import array_namespace
-from .statistics import binary_entropy, sampling_deviation
+from .statistics import binary_entropy, conservative, sampling_deviation
 
 SIFT_FRACTION = 0.5
+
+#: Direction-carrying choices of :func:`finite_key_bits` (test hook).
+BOUNDS = ("bbm92.phase.gamma",)
 
 
 def asymptotic_key_bits(sifted_events, qber, error_correction_efficiency: float = 1.16):
@@ -40,7 +47,7 @@ def finite_key_bits(sifted_events, qber, *, eps_sec: float = 1e-10, eps_cor: flo
     e = xp.asarray(qber, dtype=xp.float64)
     eps_pe = eps_pa = eps_sec / 2.0
     gamma = sampling_deviation(eps_pe, e, n / 2.0, n / 2.0, pieces=1.0)
-    phase = xp.minimum(e + gamma, 0.5)
+    phase = xp.minimum(conservative("bbm92.phase.gamma", e + gamma, e - gamma), 0.5)  # upper bound
     ell = (n * (1.0 - binary_entropy(phase)) - error_correction_efficiency * n * binary_entropy(e)
            - math.log2(2.0 / eps_cor) - 2.0 * math.log2(1.0 / (2.0 * eps_pa)))
     return xp.where((ell > 0) & (n > 0), xp.floor(xp.where(ell > 0, ell, 0.0)), 0.0)

@@ -30,7 +30,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import QsatInputError
 from ..scenario.types import Section
@@ -48,12 +48,19 @@ def _probability_list(values: list[float], name: str, *, strictly_positive: bool
     return values
 
 
-class OptimizeBounds(Section):
-    """Search box of the per-pass optimisation (``[protocol.optimize_bounds]``)."""
+#: Strict types: a number must be a TOML number ("10" or true is refused), a flag a TOML boolean.
+_STRICT = ConfigDict(**Section.model_config, strict=True)
 
-    basis_probability_x: tuple[float, float] = (0.5, 0.99)
-    mu1: tuple[float, float] = (0.2, 1.0)
-    intensity_probability: tuple[float, float] = (0.01, 0.98)
+
+class OptimizeBounds(Section):
+    """Search box of the per-pass optimisation (``[protocol.optimize_bounds]``); see
+    :mod:`qsat.protocols.optimize` for how μ2 and p_μ2 follow from it."""
+
+    model_config = _STRICT
+
+    basis_probability_x: list[float] = Field(default=[0.5, 0.99], min_length=2, max_length=2)
+    mu1: list[float] = Field(default=[0.2, 1.0], min_length=2, max_length=2)
+    intensity_probability: list[float] = Field(default=[0.01, 0.98], min_length=2, max_length=2)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -71,6 +78,8 @@ class OptimizeBounds(Section):
 
 class ProtocolConfig(Section):
     """Decoy BB84 (prepare-and-measure, WCP source) or BBM92 (entangled source) settings."""
+
+    model_config = _STRICT
 
     protocol: Literal["decoy-bb84", "bbm92"] = "decoy-bb84"
     # --- decoy BB84 source ---
@@ -92,7 +101,7 @@ class ProtocolConfig(Section):
     optimize: bool = False
     optimize_bounds: OptimizeBounds = OptimizeBounds()
     # --- pass selection / margins ---
-    elevation_mask_deg: float = Field(default=10.0, ge=-90, le=90)
+    elevation_mask_deg: float = Field(default=10.0, ge=0, lt=90)  # as [constraints] elevation_mask_deg
     excess_loss_db: float = Field(default=0.0, ge=0)
     # --- BBM92 source (entangled pairs) ---
     pair_rate_hz: float = Field(default=5.9e6, gt=0)
@@ -130,6 +139,15 @@ class ProtocolConfig(Section):
             raise ValueError("a value strictly between 0 and 1")
         return v
 
+    @model_validator(mode="after")
+    def _box(self):
+        # the optimiser keeps μ3 and needs μ3 < μ2 < μ1 - μ3 for every μ1 of its box
+        mu3 = self.mean_photon_numbers[2]
+        if self.optimize and self.protocol == "decoy-bb84" and not self.optimize_bounds.mu1[0] > 2.0 * mu3:
+            raise ValueError(f"optimize_bounds.mu1 low bound above 2 mu3 = {2 * mu3:g} (mu3 = {mu3:g}): "
+                             "else the box holds settings with mu2 <= mu3 or mu1 <= mu2 + mu3")
+        return self
+
 
 def _error_from_validation(exc: ValidationError, prefix: str) -> QsatInputError:
     err = exc.errors(include_url=False)[0]
@@ -158,7 +176,14 @@ def load_protocol(path: str | Path) -> ProtocolConfig:
     if not path.is_file():
         raise QsatInputError("--protocol", str(path), "an existing protocol file (.toml)")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QsatInputError(str(path), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                             "a UTF-8 TOML protocol file (binary, Latin-1 and UTF-16 files are not read)") from None
+    except OSError as exc:
+        raise QsatInputError("--protocol", str(path), f"a readable protocol file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise QsatInputError(str(path), f"TOML syntax error ({exc})", "a valid TOML file") from None
     if set(data) == {"protocol"} and isinstance(data["protocol"], dict):

@@ -9,7 +9,9 @@ Sidhu et al., npj Quantum Inf. 8, 18 (2022)): an optional header line starting w
 2. elevation (rad);
 3. end-to-end link efficiency (linear, in [0, 1], **detector efficiency included**);
 
-and possibly further (empty) columns, which are ignored.
+and possibly further (empty) columns, which are ignored. The file is UTF-8 text (a UTF-8
+byte-order mark is accepted); anything else (binary, Latin-1, UTF-16) is refused with one
+line naming the file.
 """
 
 from __future__ import annotations
@@ -55,26 +57,34 @@ def read_loss_table(path: str | Path) -> LossTable:
     path = Path(path)
     if not path.is_file():
         raise QsatInputError("--loss-table", str(path), "an existing CSV loss file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QsatInputError(str(path), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                             "a UTF-8 CSV loss table (binary, Latin-1 and UTF-16 files are not read)") from None
+    except OSError as exc:
+        raise QsatInputError("--loss-table", str(path), f"a readable CSV loss file ({exc.strerror})") from None
+    if "\0" in text:
+        raise QsatInputError(str(path), "NUL bytes (a binary file?)", "a UTF-8 CSV loss table")
     rows: list[tuple[float, float, float]] = []
     lines: list[int] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for lineno, row in enumerate(csv.reader(fh), start=1):
-            cells = [c.strip() for c in row]
-            if not any(cells) or cells[0].startswith("#"):
-                continue
-            where = f"{path.name} row {lineno}"
-            filled = [c for c in cells[:3] if c]
-            if len(cells) < 3 or len(filled) < 3:
-                if lineno == 1 and cells and not _is_number(cells[0]):
-                    continue  # an uncommented header line
-                raise QsatInputError(where, ",".join(cells), "3 columns: time (s), elevation (rad), efficiency")
-            t, el, eff = (_number(c, where, name) for c, name in zip(cells[:3], COLUMNS))
-            if not 0.0 <= eff <= 1.0:
-                raise QsatInputError(f"{where} efficiency", eff, "a link efficiency in [0, 1] (linear, not dB)")
-            if not -math.pi / 2 <= el <= math.pi / 2:
-                raise QsatInputError(f"{where} elevation_rad", el, "an elevation in radians within [-pi/2, pi/2]")
-            rows.append((t, el, eff))
-            lines.append(lineno)
+    for lineno, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [c.strip() for c in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        where = f"{path.name} row {lineno}"
+        filled = [c for c in cells[:3] if c]
+        if len(cells) < 3 or len(filled) < 3:
+            if lineno == 1 and cells and not _is_number(cells[0]):
+                continue  # an uncommented header line
+            raise QsatInputError(where, ",".join(cells), "3 columns: time (s), elevation (rad), efficiency")
+        t, el, eff = (_number(c, where, name) for c, name in zip(cells[:3], COLUMNS))
+        if not 0.0 <= eff <= 1.0:
+            raise QsatInputError(f"{where} efficiency", eff, "a link efficiency in [0, 1] (linear, not dB)")
+        if not -math.pi / 2 <= el <= math.pi / 2:
+            raise QsatInputError(f"{where} elevation_rad", el, "an elevation in radians within [-pi/2, pi/2]")
+        rows.append((t, el, eff))
+        lines.append(lineno)
     if len(rows) < 2:
         raise QsatInputError(path.name, f"{len(rows)} data rows", "at least 2 rows of time, elevation, efficiency")
     data = np.asarray(rows, dtype=np.float64)

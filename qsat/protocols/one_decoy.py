@@ -23,6 +23,7 @@ in the e^{k}/p_k form of Lim et al. Eq. (2)):
 * s_{X,1} ≥ τ_1 μ1 / (μ2 (μ1 - μ2)) [n^-_{X,μ2} - (μ2²/μ1²) n^+_{X,μ1}
           - ((μ1² - μ2²)/μ1²) s^u_{X,0}/τ_0]                                  (A17)
 * v_{Z,1} ≤ τ_1 (m^+_{Z,μ1} - m^-_{Z,μ2}) / (μ1 - μ2)                        (A22)
+  then v_{Z,1} ≤ m_Z (single-photon errors are a subset of the Z errors; deterministic)
 * φ_X ≤ v_{Z,1}/s_{Z,1} + γ(ε_sec, v_{Z,1}/s_{Z,1}, s_{Z,1}, s_{X,1})       (A20), (A23)
   with γ of Lim et al. Eq. (5) (the factor 21²/ε² inside its logarithm kept as
   there: it is the larger, more conservative, of 19² and 21²)
@@ -34,6 +35,13 @@ analysis; ``"chernoff"`` replaces the per-count deviations by the Chernoff
 intervals of :mod:`qsat.protocols.statistics` (the deviation δ(n_X, ε) inside
 Eq. (A16), between the vacuum errors and half the vacuum events, stays Hoeffding);
 ``"asymptotic"`` drops every deviation and ε term.
+
+Directions: s_{X,1} (A17) needs the **upper** bound s^u_{X,0} (A16) because s_0 enters it
+with a negative coefficient -(μ1² - μ2²)/μ1² (no vacuum intensity measures it, so the
+errors bound it: vacuum events err half the time); the key's own s_{X,0} is the lower
+bound (A19). Each choice is named in :data:`BOUNDS` and commented where it is made; the
+tests flip each in turn against an oracle written from the paper. s^u_{X,0} is also
+capped at n_X (the vacuum events are among the X events).
 """
 
 from __future__ import annotations
@@ -42,12 +50,18 @@ import math
 
 from ..backend import array_namespace
 from .decoy_bb84 import MIN_Z_COUNTS, STATUS, KeyResult, block_arrays, key_from_bounds
-from .statistics import expectation_bounds
+from .statistics import conservative, expectation_bounds
 
-__all__ = ["key_length", "STATUS", "EPS_PIECES"]
+__all__ = ["key_length", "STATUS", "EPS_PIECES", "BOUNDS"]
 
 #: Number of equal pieces ε_sec is split into (Rusca et al. 2018, Eq. (A24)).
 EPS_PIECES = 19.0
+
+
+#: Direction-carrying choices of :func:`key_length`, by name (test hook; see
+#: :func:`qsat.protocols.statistics.conservative`).
+BOUNDS = ("rusca.s0.n_mu2", "rusca.s0.n_mu1", "rusca.s0u.m_mu2", "rusca.s0u.delta", "rusca.s1.n_mu2",
+          "rusca.s1.n_mu1", "rusca.s1.s0", "rusca.v1.m_mu1", "rusca.v1.m_mu2", "rusca.phase.gamma")
 
 
 def _bounds(n, m, mu, p, t0, t1, eps, tail):
@@ -58,15 +72,26 @@ def _bounds(n, m, mu, p, t0, t1, eps, tail):
     scale = xp.exp(mu) / p                                   # e^{μ_k}/p_k
     n_lo, n_hi = expectation_bounds(n, n_tot[..., None], eps, tail)
     m_lo, m_hi = expectation_bounds(m, m_tot[..., None], eps, tail)
+    n_lo, n_hi = n_lo * scale, n_hi * scale
     mu1, mu2 = mu[..., 0], mu[..., 1]
-    nm2, np1 = n_lo[..., 1] * scale[..., 1], n_hi[..., 0] * scale[..., 0]
-    s0 = t0 * (mu1 * nm2 - mu2 * np1) / (mu1 - mu2)                                  # (A19)
+    # (A19): n_{μ2} enters with +μ1 (lower bound), n_{μ1} with -μ2 (upper bound); μ1 - μ2 > 0.
+    n2_s0 = conservative("rusca.s0.n_mu2", n_lo[..., 1], n_hi[..., 1])
+    n1_s0 = conservative("rusca.s0.n_mu1", n_hi[..., 0], n_lo[..., 0])
+    s0 = xp.maximum(t0 * (mu1 * n2_s0 - mu2 * n1_s0) / (mu1 - mu2), 0.0)
+    # (A16), an upper bound: the decoy's errors (upper) and the Hoeffding term between the vacuum
+    # errors and half the vacuum events (+δ(n_X, ε), Hoeffding in every finite tail).
     delta_n = 0.0 if tail == "asymptotic" else xp.sqrt(n_tot / 2.0 * math.log(1.0 / eps))
-    s0_upper = 2.0 * (t0 * scale[..., 1] * m_hi[..., 1] + delta_n)                   # (A16)
+    m2_s0u = conservative("rusca.s0u.m_mu2", m_hi[..., 1], m_lo[..., 1])
+    delta_s0u = conservative("rusca.s0u.delta", delta_n, -delta_n)
+    s0_upper = xp.minimum(2.0 * (t0 * scale[..., 1] * m2_s0u + delta_s0u), n_tot)  # s_0 ≤ n (subset)
+    # (A17): bracket n^-_{μ2} (+, lower), -(μ2²/μ1²) n^+_{μ1} (upper), -((μ1² - μ2²)/μ1²) s_0/τ_0
+    # (upper bound: s_0 enters with a negative sign); prefactor τ_1 μ1/(μ2 (μ1 - μ2)) > 0.
+    nm2 = conservative("rusca.s1.n_mu2", n_lo[..., 1], n_hi[..., 1])
+    np1 = conservative("rusca.s1.n_mu1", n_hi[..., 0], n_lo[..., 0])
+    s0_in_s1 = conservative("rusca.s1.s0", s0_upper, s0)
     s1 = t1 * mu1 / (mu2 * (mu1 - mu2)) * (
-        nm2 - mu2**2 / mu1**2 * np1 - (mu1**2 - mu2**2) / mu1**2 * s0_upper / t0)  # (A17)
-    return (xp.maximum(s0, 0.0), s0_upper, xp.maximum(s1, 0.0), m_lo * scale, m_hi * scale,
-            n_tot, m_tot)
+        nm2 - mu2**2 / mu1**2 * np1 - (mu1**2 - mu2**2) / mu1**2 * s0_in_s1 / t0)  # (A17)
+    return (s0, s0_upper, xp.maximum(s1, 0.0), m_lo * scale, m_hi * scale, n_tot, m_tot)
 
 
 def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: float = 1e-15,
@@ -106,8 +131,12 @@ def key_length(n_x, n_z, m_x, m_z, mu, p, *, eps_sec: float = 1e-9, eps_cor: flo
     t1 = xp.sum(p * e_mu * mu, axis=-1)                                   # τ_1
     sx0, _, sx1, _, _, nX, mX = _bounds(n_x, m_x, mu, p, t0, t1, eps, tail)
     _, _, sz1, mz_lo, mz_hi, nZ, mZ = _bounds(n_z, m_z, mu, p, t0, t1, eps, tail)
-    vz1 = xp.maximum(t1 * (mz_hi[..., 0] - mz_lo[..., 1]) / (mu[..., 0] - mu[..., 1]), 0.0)  # (A22)
+    # (A22): m_{μ1} enters with + (upper bound), m_{μ2} with - (lower bound); μ1 - μ2 > 0.
+    m1 = conservative("rusca.v1.m_mu1", mz_hi[..., 0], mz_lo[..., 0])
+    m2 = conservative("rusca.v1.m_mu2", mz_lo[..., 1], mz_hi[..., 1])
+    vz1 = xp.maximum(t1 * (m1 - m2) / (mu[..., 0] - mu[..., 1]), 0.0)
+    vz1 = xp.minimum(vz1, mZ)  # v_{Z,1} ≤ m_Z: single-photon errors are among the observed Z errors
     # φ_X (A20), (A23) and ℓ (A25): the same closing steps as Lim et al., with ε_sec in 19 pieces
     return key_from_bounds(xp, sx0, sx1, sz1, vz1, nX, nZ, mX, mZ, eps_sec=eps_sec, eps_cor=eps_cor,
                            error_correction_efficiency=error_correction_efficiency, tail=tail,
-                           min_z_counts=min_z_counts, eps_pieces=EPS_PIECES)
+                           min_z_counts=min_z_counts, eps_pieces=EPS_PIECES, name="rusca")

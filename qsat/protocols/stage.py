@@ -32,10 +32,9 @@ from ..backend import namespace, to_numpy
 from ..detection.detectors import DetectorConfig
 from ..detection.spdc import pair_statistics
 from ..detection.wcp import click_probabilities
-from .bbm92 import SIFT_FRACTION, asymptotic_key_bits, finite_key_bits
 from .config import ProtocolConfig
 from .decoy_bb84 import key_length
-from .losskeys import decoy_bb84_blocks
+from .losskeys import bbm92_block, decoy_bb84_blocks
 
 _DEAD_TIME_WARN = 0.05
 
@@ -223,19 +222,9 @@ def _bbm92(geometry, table, valid, eta, pdc, cfg, detector, step_s, warn):
 
 
 def _pair_row(table, i, j, st, step_s, cfg, n_common):
-    coincidences = float(np.sum(st["coincidence_rate_hz"]) * step_s)
-    true = float(np.sum(st["true_coincidence_rate_hz"]) * step_s)
-    errors = float(np.sum(st["qber"] * st["coincidence_rate_hz"]) * step_s)
-    qber = errors / coincidences if coincidences > 0 else float("nan")
-    sifted = SIFT_FRACTION * coincidences
-    q = qber if np.isfinite(qber) else 0.5
     return {
         "pass_a": int(table["pass_id"].iloc[i]), "pass_b": int(table["pass_id"].iloc[j]) if i != j else -1,
         "station_a": table["station"].iloc[i], "station_b": table["station"].iloc[j] if i != j else "on board",
         "satellite": table["satellite"].iloc[i], "overlap_s": n_common * step_s,
-        "coincidences": coincidences, "entangled_pairs": true, "sifted_bits": sifted, "qber": qber,
-        "visibility": 1 - 2 * q, "chsh_s": 2 * np.sqrt(2) * (1 - 2 * q), "fidelity": 1 - 1.5 * q,
-        "secret_key_bits": int(finite_key_bits(sifted, q, eps_sec=cfg.eps_sec, eps_cor=cfg.eps_cor,
-                                               error_correction_efficiency=cfg.error_correction_efficiency)),
-        "secret_key_bits_asymptotic": int(asymptotic_key_bits(sifted, q, cfg.error_correction_efficiency)),
+        **bbm92_block(st, step_s, cfg),
     }

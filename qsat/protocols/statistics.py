@@ -22,6 +22,22 @@ from ..backend import array_namespace
 
 TAILS = ("chernoff", "hoeffding", "asymptotic")
 
+#: Test hook, empty in production: names of bounds to take in the *non-conservative*
+#: direction (``qsat.protocols.decoy_bb84.BOUNDS`` and the like list them). The tests set
+#: it to check that flipping any one bound raises the key above an independent oracle;
+#: nothing else may touch it.
+_FLIPPED: frozenset = frozenset()
+
+
+def conservative(name: str, conservative_value, flipped_value):
+    """``conservative_value``, the bound direction that keeps the key a lower bound.
+
+    Every direction-carrying choice in the finite-key formulas goes through here under a
+    unique ``name``; ``flipped_value`` (the other direction) is used only when the tests
+    list ``name`` in :data:`_FLIPPED`.
+    """
+    return flipped_value if name in _FLIPPED else conservative_value
+
 
 def binary_entropy(p):
     """h(p) = -p log2 p - (1-p) log2(1-p), with h(0) = h(1) = 0; NaN stays NaN."""

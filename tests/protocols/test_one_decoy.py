@@ -143,6 +143,7 @@ def test_finite_key_matches_appendix_a_term_by_term(eta, pdc, n_pulses):
     assert min(n_z[1] - delta(n_z.sum()), m_z[1] - delta(m_z.sum())) > 0
     vz1 = t1 / (mu1 - mu2) * (scale[0] * (m_z[0] + delta(m_z.sum()))
                               - scale[1] * (m_z[1] - delta(m_z.sum())))                    # (A22)
+    vz1 = min(vz1, m_z.sum())                       # single-photon errors are among the Z errors
     b = vz1 / sz1
     gamma = np.sqrt((sz1 + sx1) * (1 - b) * b / (sz1 * sx1 * np.log(2))
                     * np.log2((sz1 + sx1) / (sz1 * sx1 * (1 - b) * b) * 21**2 / eps_sec**2))  # (A21)
