@@ -30,7 +30,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import QsatInputError
 from ..scenario.types import Section
@@ -48,15 +48,10 @@ def _probability_list(values: list[float], name: str, *, strictly_positive: bool
     return values
 
 
-#: Strict types: a number must be a TOML number ("10" or true is refused), a flag a TOML boolean.
-_STRICT = ConfigDict(**Section.model_config, strict=True)
-
-
 class OptimizeBounds(Section):
     """Search box of the per-pass optimisation (``[protocol.optimize_bounds]``); see
     :mod:`qsat.protocols.optimize` for how μ2 and p_μ2 follow from it."""
 
-    model_config = _STRICT
 
     basis_probability_x: list[float] = Field(default=[0.5, 0.99], min_length=2, max_length=2)
     mu1: list[float] = Field(default=[0.2, 1.0], min_length=2, max_length=2)
@@ -79,7 +74,6 @@ class OptimizeBounds(Section):
 class ProtocolConfig(Section):
     """Decoy BB84 (prepare-and-measure, WCP source) or BBM92 (entangled source) settings."""
 
-    model_config = _STRICT
 
     protocol: Literal["decoy-bb84", "bbm92"] = "decoy-bb84"
     # --- decoy BB84 source ---
