@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import QsatError, QsatInputError, QsatWarning
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "passes", "link", "validate", "keys", "budget", "montecarlo", "plot")
+COMMANDS = ("run", "passes", "link", "validate", "keys", "budget", "montecarlo", "plot", "kme")
 
 EXIT_BAD_INPUT = 2
 
