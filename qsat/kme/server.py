@@ -29,6 +29,7 @@ import signal
 import ssl
 import sys
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class KeyManager:
         self.speed = float(speed)
         self.sim0 = min(max(store.sim_s, float(start_s)), supply.duration_s)
         self.wall0 = time.monotonic()
+        self._names = weakref.WeakKeyDictionary()
         self.tick()
 
     def now_s(self) -> float:
@@ -84,8 +86,12 @@ class KeyManager:
     # --- who is asking, for which pool ---
 
     def caller(self, request: web.Request):
-        cert = request.transport.get_extra_info("peercert") if request.transport else None
-        cn = next((v for rdn in (cert or {}).get("subject", ()) for k, v in rdn if k == "commonName"), None)
+        transport = request.transport
+        cn = self._names.get(transport) if transport is not None else None
+        if cn is None and transport is not None:  # once per connection: the verified client certificate's CN
+            cert = transport.get_extra_info("peercert") or {}
+            cn = next((v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"), "")
+            self._names[transport] = cn
         sae = self.config.sae(cn) if cn else None
         if sae is None:
             raise KmeError(UNAUTHORIZED, f"client certificate CN={cn!r}: not an SAE of this key manager")

@@ -94,6 +94,7 @@ class KeyStore:
                 raise QsatInputError("--db", str(self.path),
                                      f"a key store made for these products, trial and key_size ({row[0]}), "
                                      "or a new file")
+        self._now = self.sim_s  # simulated time last committed here: the time stamp of key rows
 
     # --- plumbing ---
 
@@ -121,6 +122,7 @@ class KeyStore:
             store.close()
             raise QsatInputError("--db", str(path), "a key store written by qsat kme serve") from None
         store.key_size = int(ident["key_size"])
+        store._now = store.sim_s
         return store
 
     @property
@@ -174,6 +176,7 @@ class KeyStore:
                     self.db.execute("UPDATE pools SET stored=stored+?, minted=minted+?, overflow=overflow+? "
                                     "WHERE pair=?", (room, room, due - room, label))
                 self.db.execute("UPDATE meta SET value=? WHERE name='sim_s'", (repr(float(at)),))
+                self._now = float(at)
             if sample:
                 rows = []
                 for label, p in supply.pairs.items():
@@ -208,7 +211,7 @@ class KeyStore:
         rows = self.db.execute("SELECT seq, key_id, material FROM pool_keys WHERE pair=? ORDER BY seq LIMIT ?",
                                (pair, need)).fetchall()
         self.db.execute("DELETE FROM pool_keys WHERE pair=? AND seq<=?", (pair, rows[-1][0]))
-        now = self.sim_s
+        now = self._now
         out, issued, merged = [], [], []
         for k in range(number):
             group = rows[k * units:(k + 1) * units]
@@ -218,7 +221,8 @@ class KeyStore:
             issued.append((kid, pair, master, slave, material, now))
             merged.extend((r[1], pair, master, slave, now, kid) for r in group[1:])
         self.db.executemany("INSERT INTO issued VALUES (?, ?, ?, ?, ?, ?)", issued)
-        self.db.executemany("INSERT INTO retired VALUES (?, ?, ?, ?, ?, ?)", merged)
+        if merged:
+            self.db.executemany("INSERT INTO retired VALUES (?, ?, ?, ?, ?, ?)", merged)
         self.db.execute("UPDATE pools SET stored=stored-?, served=served+?, requests=requests+1, "
                         "discarded_bits=discarded_bits+? WHERE pair=?",
                         (need, number, need * self.key_size - number * size_bits, pair))
@@ -232,7 +236,7 @@ class KeyStore:
         """
         with self.transaction():
             out, retire, pairs = [], [], {}
-            now = self.sim_s
+            now = self._now
             for kid in key_ids:
                 row = self.db.execute("SELECT pair, master, slave, material FROM issued WHERE key_id=?",
                                       (kid,)).fetchone()

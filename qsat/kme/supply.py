@@ -124,6 +124,17 @@ def _pick_trial(delivered: np.ndarray, trial: int | None, source: str) -> int:
     return trial
 
 
+def _crossing(flow, lo: float, hi: float, target: float, iterations: int = 40) -> float:
+    """The instant in (lo, hi] at which the non-decreasing ``flow(t)`` reaches ``target`` (bisection)."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        if flow(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def load_supply(budget_path, scenario_path, *, trial: int | None = None, resolution_s: float = 3600.0) -> Supply:
     """The supply of every user pair from ``budget.nc`` and the scenario it was made from.
 
@@ -243,13 +254,20 @@ def load_supply(budget_path, scenario_path, *, trial: int | None = None, resolut
 
             a = held(t_i, strict=False)
             pts = [(t_i, a)]
+            before = t_i
             for at in instants:
                 if a >= d_i:
                     break
+                ramp = held(at, strict=True)  # fixed-rate links only since the last instant
+                if ramp >= d_i:  # crossed on the ramp: find when (max-flow is concave in t)
+                    pts.append((_crossing(lambda x: held(x, strict=True), before, at, d_i), d_i))
+                    a = d_i
+                    break
                 if at in events:
-                    pts.append((at, held(at, strict=True)))
+                    pts.append((at, ramp))
                 a = held(at, strict=False)
                 pts.append((at, a))
+                before = at
             if a < d_i * (1 - 1e-6):
                 a = held(t_i + interval_len[i], strict=False)
             if a < d_i * (1 - 1e-6):
