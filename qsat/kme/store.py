@@ -74,11 +74,17 @@ class KeyStore:
                  synchronous: str = "full", info: dict | None = None):
         self.path = Path(path)
         self.key_size = key_size
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-        self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "db"):
+                self.db.close()
+            raise QsatInputError("--db", str(self.path), f"a key store written by qsat kme serve, or a new "
+                                                         f"file ({exc})") from None
         ident = json.dumps({**identity, "key_size": key_size}, sort_keys=True)
         with self.transaction():
             row = self.db.execute("SELECT value FROM meta WHERE name='identity'").fetchone()
@@ -89,11 +95,11 @@ class KeyStore:
                 self.db.execute("INSERT INTO meta VALUES ('info', ?)", (json.dumps(info or {}, default=str),))
                 self.db.executemany("INSERT INTO pools (pair, node_a, node_b) VALUES (?, ?, ?)",
                                     [(label, a, b) for label, (a, b) in pairs.items()])
-            elif row[0] != ident:
-                self.close()
-                raise QsatInputError("--db", str(self.path),
-                                     f"a key store made for these products, trial and key_size ({row[0]}), "
-                                     "or a new file")
+        if row is not None and row[0] != ident:
+            self.close()
+            raise QsatInputError("--db", str(self.path),
+                                 f"a key store made for these products, trial and key_size ({row[0]}), "
+                                 "or a new file")
         self._now = self.sim_s  # simulated time last committed here: the time stamp of key rows
 
     # --- plumbing ---

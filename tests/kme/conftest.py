@@ -45,6 +45,14 @@ def products(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def supply(products):
+    """The supply the server replays (trial: the median one)."""
+    from qsat.kme.supply import load_supply
+
+    return load_supply(products, SCENARIO)
+
+
+@pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     """A test CA with the KME's and every SAE's certificate, plus a stranger (same CA, not an SAE)
     and an impostor (another CA, an SAE's name)."""

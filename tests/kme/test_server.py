@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from qsat.kme.supply import load_supply
-
-from .conftest import SCENARIO, Server, client, config_text
+from .conftest import Server, client, config_text
 
 KEY_SIZE = 256
 STATUS_FIELDS = {"source_KME_ID", "target_KME_ID", "master_SAE_ID", "slave_SAE_ID", "key_size", "stored_key_count",
@@ -29,11 +27,6 @@ def full(products, certs, tmp_path_factory):
                     config=config_text(max_key_count=200_000, max_key_per_request=64))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def supply(products):
-    return load_supply(products, SCENARIO)
 
 
 def expected_keys(supply, label):
@@ -173,46 +166,23 @@ def test_unknown_routes_answer_json(full, certs):
         assert r.status_code == 405 and "message" in r.json()
 
 
-def test_an_empty_pool_answers_503_and_is_counted(start_server, certs):
-    server = start_server(start="2016-12-19T00:00:00Z")  # window start: nothing has arrived yet
-    with client(certs, "beijing-app", server.url) as c:
-        assert c.get("/api/v1/keys/vienna-app/status").json()["stored_key_count"] == 0
-        r = c.post("/api/v1/keys/vienna-app/enc_keys", json={"number": 5})
-        assert r.status_code == 503 and "0 keys" in r.json()["message"]
-        pools = c.get("/qsat/v1/metrics").json()["pools"]
-    assert pools["Beijing-Vienna"]["refused_requests"] == 1 and pools["Beijing-Vienna"]["refused_keys"] == 5
-    assert server.stop() == 0
-
-
-def test_pool_capacity_caps_the_stored_keys_and_counts_the_overflow(start_server, certs, supply):
-    server = start_server(config_text(max_key_count=1000))
-    with client(certs, "beijing-app", server.url) as c:
-        status = c.get("/api/v1/keys/vienna-app/status").json()
-        pool = c.get("/qsat/v1/metrics").json()["pools"]["Beijing-Vienna"]
-    assert status["stored_key_count"] == 1000 == status["max_key_count"]
-    assert pool["minted"] + pool["overflow"] == expected_keys(supply, "Beijing-Vienna")
-    assert server.stop() == 0
-
-
-def test_pools_fill_on_the_simulated_clock_as_the_supply_says(start_server, certs, supply):
-    """A clock at 400 000 simulated seconds per second crosses the two days in about half a second;
-    every sample of the metrics product holds the supply's keys at that instant."""
-    server = start_server(speed=400_000, start=None)
-    with client(certs, "tianjin-app", server.url) as c:
-        for _ in range(600):  # bounded wait for the clock to reach the window's end
-            if c.get("/qsat/v1/metrics").json()["sim_time_s"] >= supply.duration_s:
+def test_draining_a_pool_ends_in_503_counted_per_pair(full, certs):
+    """Runs last on the shared server: empties the Urumqi-Vienna pool."""
+    with client(certs, "urumqi-app", full.url) as c:
+        served = 0
+        for _ in range(200):  # 1024 pool keys a request; the pool holds about 12 000
+            r = c.post("/api/v1/keys/vienna-app/enc_keys", json={"number": 64, "size": 4096})
+            if r.status_code == 503:
                 break
-            c.get("/api/v1/keys/beijing-app/status")
+            assert r.status_code == 200
+            served += 64
         else:
-            pytest.fail("simulated clock did not reach the window's end")
-    assert server.stop() == 0
-    ds = xr.load_dataset(server.metrics, engine="h5netcdf")
-    assert ds.attrs["product"] == "kme_metrics"
-    for label, pair in supply.pairs.items():
-        row = ds.sel(pair=label)
-        want = np.floor(np.array([pair.bits_at(t) for t in row["sim_time_s"].values]) / KEY_SIZE + 1e-9)
-        np.testing.assert_array_equal(row["keys_minted"].values + row["keys_overflow"].values, want)
-        np.testing.assert_array_equal(row["supply_keys"].values, want)
-        assert row["keys_minted"].values[-1] == expected_keys(supply, label)
-        # the pools filled in steps over the window, not all at once
-        assert len(np.unique(row["keys_minted"].values)) > 2
+            pytest.fail("the pool never ran dry")
+        assert "not enough key between urumqi-app and vienna-app" in r.json()["message"]
+        stored = c.get("/api/v1/keys/vienna-app/status").json()["stored_key_count"]
+        assert 0 <= stored < 1024
+        # smaller requests are still served from what is left
+        assert c.post("/api/v1/keys/vienna-app/enc_keys", json={"number": 1}).status_code == (200 if stored else 503)
+        pool = c.get("/qsat/v1/metrics").json()["pools"]["Urumqi-Vienna"]
+    assert pool["refused_requests"] >= 1 and pool["refused_keys"] >= 64
+    assert pool["served"] >= served
