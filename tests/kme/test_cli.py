@@ -10,7 +10,7 @@ import pytest
 
 from qsat.cli import main
 
-from .conftest import SCENARIO, SAES, cli, config_text
+from .conftest import SCENARIO, SAES, config_text
 
 
 def _run(capsys, *args):
@@ -101,16 +101,16 @@ def test_a_busy_port_is_an_input_error(products, certs, config, tmp_path, capsys
     assert code == 2 and f"--port: {port}; expected a free port on 127.0.0.1" in err
 
 
-def test_metrics_product_and_its_figure(start_server, certs, tmp_path):
+def test_metrics_product_and_its_figure(start_server, certs, tmp_path, capsys):
     """``qsat kme metrics`` reads a running server's key store; ``qsat plot`` draws the product."""
     server = start_server()
     out = tmp_path / "m.nc"
-    code, stdout, stderr = cli("kme", "metrics", "--db", server.db, "--out", out)
-    assert code == 0, stderr
+    code, _, err = _run(capsys, "kme", "metrics", "--db", server.db, "--out", out)
+    assert code == 0, err
     assert server.stop() == 0
     for product in (out, server.metrics):
-        code, _, stderr = cli("plot", product, "--out", tmp_path / f"{product.stem}.png")
-        assert code == 0, stderr
+        code, _, err = _run(capsys, "plot", product, "--out", tmp_path / f"{product.stem}.png")
+        assert code == 0, err
         assert (tmp_path / f"{product.stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with sqlite3.connect(server.db) as db:
         info = json.loads(db.execute("SELECT value FROM meta WHERE name='info'").fetchone()[0])
@@ -124,3 +124,19 @@ def test_the_command_names_the_missing_extra(monkeypatch, capsys, config, tmp_pa
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "aiohttp" else real(name, *a))
     code, _, err = _run(capsys, "kme", "certs", "--config", config, "--out", tmp_path)
     assert code == 2 and "pip install 'qsat[kme]'" in err
+
+
+def test_qsat_imports_and_helps_without_the_extra():
+    """``import qsat`` and ``qsat --help`` never need aiohttp or cryptography."""
+    import subprocess
+    import sys
+
+    from .conftest import ENV
+
+    code = ("import sys; sys.modules['aiohttp'] = None; sys.modules['cryptography'] = None\n"
+            "import qsat, qsat.kme, qsat.kme.supply, qsat.kme.store\n"
+            "from qsat.cli import main\n"
+            "main(['--help'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "kme" in out.stdout

@@ -12,6 +12,7 @@ import ssl
 from collections import Counter
 
 import httpx
+import pytest
 
 from qsat.kme.store import KeyStore
 
@@ -84,6 +85,7 @@ async def _run(url, certs):
     return issued, fetched, refused, REQUESTS - budget["left"]
 
 
+@pytest.mark.slow
 def test_fifty_clients_ten_thousand_requests_no_key_twice_none_lost(start_server, certs):
     server = start_server(config_text(max_key_count=200_000, max_key_per_request=64, synchronous="normal"))
     with client(certs, "beijing-app", server.url) as c:

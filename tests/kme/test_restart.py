@@ -53,6 +53,7 @@ def _audit(db):
         store.close()
 
 
+@pytest.mark.slow
 def test_a_crash_mid_run_loses_nothing_and_reissues_nothing(start_server, certs, tmp_path):
     first = start_server(workdir=tmp_path / "run")
     received = asyncio.run(_until_killed(first, certs, kill_after=150))
@@ -83,6 +84,7 @@ def test_a_crash_mid_run_loses_nothing_and_reissues_nothing(start_server, certs,
     assert after["minted"] == after["stored"] + after["issued_rows"] + after["retired_rows"] + after["merged_rows"]
 
 
+@pytest.mark.slow
 def test_the_clock_and_the_pools_follow_the_supply_across_a_crash(start_server, certs, supply, tmp_path):
     """Fill on the simulated clock from the window start, crash after a simulated day, restart
     where the store stopped and run to the window's end: every sample of the metrics product
