@@ -12,6 +12,7 @@ Needs the optional extra: ``pip install 'qsat[kme]'`` (docs/kme.md).
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 from ..errors import QsatInputError
@@ -112,7 +113,7 @@ def main_serve(args) -> int:
     from ..kme.supply import load_supply
 
     cfg = config_mod.load(args.config)
-    if args.speed < 0 or args.speed != args.speed:
+    if not (math.isfinite(args.speed) and args.speed >= 0):
         raise QsatInputError("--speed", args.speed, "simulated seconds per second >= 0")
     if not 0 <= args.port <= 65535:
         raise QsatInputError("--port", args.port, "a port number from 0 to 65535")

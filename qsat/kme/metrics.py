@@ -16,6 +16,10 @@ start unless said otherwise:
 | ``requests_refused`` | 1 | ``enc_keys`` requests refused with 503 (pool too small) |
 | ``keys_refused`` | 1 | keys those requests asked for |
 
+and per SAE pair (dimension ``sae_pair``, labelled ``master>slave``, with
+``sae_pair_master`` and ``sae_pair_slave``): ``sae_keys_served_master``,
+``sae_keys_served_slave``, ``sae_requests_refused``, ``sae_keys_refused``.
+
 ``qsat plot kme_metrics.nc`` draws it (:func:`qsat.plots.kme.kme_metrics`).
 """
 
@@ -38,6 +42,10 @@ VARIABLES = {  # column of the samples table -> (variable, units, long_name)
 }
 
 
+SAE_VARIABLES = {name: VARIABLES[name] for name in ("served", "served_slave", "refused_requests", "refused_keys")}
+SAE_VARIABLES = {k: ("sae_" + v[0], v[1], v[2]) for k, v in SAE_VARIABLES.items()}
+
+
 def metrics_dataset(store):
     """The metrics Dataset of a key store (its sampled counters)."""
     import xarray as xr
@@ -53,6 +61,20 @@ def metrics_dataset(store):
     for column, (name, units, long_name) in VARIABLES.items():
         values = wide[column].reindex(columns=pairs).to_numpy(float)
         ds[name] = (("time", "pair"), values, {"units": units, "long_name": long_name})
+    sae = store.sae_samples()
+    names = list(dict.fromkeys(sae["master"] + ">" + sae["slave"]))
+    ds = ds.assign_coords(sae_pair=np.array(names, dtype=str))
+    ds["sae_pair_master"] = ("sae_pair", np.array([n.split(">")[0] for n in names], dtype=str),
+                             {"long_name": "master SAE (enc_keys caller)"})
+    ds["sae_pair_slave"] = ("sae_pair", np.array([n.split(">")[1] for n in names], dtype=str),
+                            {"long_name": "slave SAE (dec_keys caller)"})
+    sae = sae.assign(name=sae["master"] + ">" + sae["slave"]).set_index(["sim_s", "name"])
+    for column, (name, units, long_name) in SAE_VARIABLES.items():
+        values = np.zeros((len(times), len(names)))
+        if names:  # counters are zero before an SAE pair's first request
+            wide = sae[column].unstack("name").reindex(index=times, columns=names)
+            values = wide.ffill().fillna(0.0).to_numpy(float)
+        ds[name] = (("time", "sae_pair"), values, {"units": units, "long_name": long_name + " (per SAE pair)"})
     ds["supply_keys"] = (("time", "pair"), np.floor(ds["supply_bits"].values / store.key_size + 1e-9),
                          {"units": "1", "long_name": f"supply in keys of {store.key_size} bits (floor)"})
     ds.attrs.update({"title": "qsat key manager metrics (ETSI GS QKD 014 pools)", "key_size_bits": store.key_size,

@@ -27,7 +27,6 @@ import asyncio
 import json
 import signal
 import ssl
-import sys
 import time
 import weakref
 from dataclasses import dataclass
@@ -116,7 +115,8 @@ class KeyManager:
                 "speed": self.speed, "trial": self.supply.trial, "key_size": self.limits.key_size,
                 "pools": {label: {"nodes": list(p.nodes), **self.store.counters(label),
                                   "supply_bits": p.bits_at(self.store.sim_s)}
-                          for label, p in self.supply.pairs.items()}}
+                          for label, p in self.supply.pairs.items()},
+                "sae_pairs": self.store.sae_counters()}
 
 
 async def _json_body(request: web.Request):
@@ -225,4 +225,3 @@ async def serve(km: KeyManager, ssl_context: ssl.SSLContext, *, host: str = "127
 
 def _announce(url: str) -> None:
     print(f"qsat kme: serving {url}", flush=True)
-    sys.stdout.flush()

@@ -53,12 +53,21 @@ CREATE TABLE IF NOT EXISTS issued (
 CREATE TABLE IF NOT EXISTS retired (
     key_id TEXT PRIMARY KEY, pair TEXT NOT NULL, master TEXT NOT NULL, slave TEXT NOT NULL,
     retired_s REAL NOT NULL, merged_into TEXT);
+CREATE TABLE IF NOT EXISTS sae_pairs (
+    master TEXT NOT NULL, slave TEXT NOT NULL, pair TEXT NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0, served INTEGER NOT NULL DEFAULT 0,
+    served_slave INTEGER NOT NULL DEFAULT 0, refused_requests INTEGER NOT NULL DEFAULT 0,
+    refused_keys INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (master, slave));
+CREATE TABLE IF NOT EXISTS sae_samples (
+    sim_s REAL NOT NULL, master TEXT NOT NULL, slave TEXT NOT NULL, served INTEGER, served_slave INTEGER,
+    refused_requests INTEGER, refused_keys INTEGER, PRIMARY KEY (sim_s, master, slave));
 CREATE TABLE IF NOT EXISTS samples (
     sim_s REAL NOT NULL, pair TEXT NOT NULL, stored INTEGER, minted INTEGER, overflow INTEGER,
     served INTEGER, served_slave INTEGER, refused_requests INTEGER, refused_keys INTEGER,
     supply_bits REAL, PRIMARY KEY (sim_s, pair));
 """
 
+SAE_COUNTERS = ("requests", "served", "served_slave", "refused_requests", "refused_keys")
 COUNTERS = ("stored", "minted", "overflow", "served", "served_slave", "requests", "refused_requests",
             "refused_keys", "discarded_bits")
 
@@ -127,6 +136,7 @@ class KeyStore:
         except (sqlite3.DatabaseError, TypeError):
             store.close()
             raise QsatInputError("--db", str(path), "a key store written by qsat kme serve") from None
+        store.db.executescript(SCHEMA)
         store.key_size = int(ident["key_size"])
         store._now = store.sim_s
         return store
@@ -190,6 +200,8 @@ class KeyStore:
                     rows.append((at, label, c["stored"], c["minted"], c["overflow"], c["served"], c["served_slave"],
                                  c["refused_requests"], c["refused_keys"], p.bits_at(at)))
                 self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.execute("INSERT OR REPLACE INTO sae_samples SELECT ?, master, slave, served, served_slave, "
+                                "refused_requests, refused_keys FROM sae_pairs", (at,))
                 self.db.execute("UPDATE meta SET value=? WHERE name='sampled_s'", (repr(float(at)),))
 
     # --- key delivery ---
@@ -204,6 +216,7 @@ class KeyStore:
             if stored < need:  # counted (committed), then refused
                 self.db.execute("UPDATE pools SET requests=requests+1, refused_requests=refused_requests+1, "
                                 "refused_keys=refused_keys+? WHERE pair=?", (number, pair))
+                self._count(master, slave, pair, requests=1, refused_requests=1, refused_keys=number)
                 rows = None
             else:
                 rows = self._issue(pair, master, slave, number, size_bits, units, need)
@@ -232,7 +245,16 @@ class KeyStore:
         self.db.execute("UPDATE pools SET stored=stored-?, served=served+?, requests=requests+1, "
                         "discarded_bits=discarded_bits+? WHERE pair=?",
                         (need, number, need * self.key_size - number * size_bits, pair))
+        self._count(master, slave, pair, requests=1, served=number)
         return out
+
+    def _count(self, master: str, slave: str, pair: str, **add) -> None:
+        """Add to the counters of the SAE pair (master, slave), inside the caller's transaction."""
+        values = [add.get(c, 0) for c in SAE_COUNTERS]
+        self.db.execute(f"INSERT INTO sae_pairs (master, slave, pair, {', '.join(SAE_COUNTERS)}) "
+                        f"VALUES (?, ?, ?, {', '.join('?' * len(SAE_COUNTERS))}) ON CONFLICT (master, slave) DO UPDATE "
+                        f"SET {', '.join(f'{c}={c}+excluded.{c}' for c in SAE_COUNTERS)}",
+                        (master, slave, pair, *values))
 
     def give_to_slave(self, master: str, slave: str, key_ids: list[str]) -> list[tuple[str, bytes]]:
         """Deliver the keys ``master`` obtained for ``slave`` (Get key with key IDs), then delete them.
@@ -261,6 +283,7 @@ class KeyStore:
                                 retire)
             for pair, n in pairs.items():
                 self.db.execute("UPDATE pools SET served_slave=served_slave+? WHERE pair=?", (n, pair))
+                self._count(master, slave, pair, served_slave=n)
         return out
 
     # --- accounting and metrics ---
@@ -278,6 +301,20 @@ class KeyStore:
                          "retired_rows": count("SELECT COUNT(*) FROM retired WHERE pair=? AND merged_into IS NULL"),
                          "merged_rows": count("SELECT COUNT(*) FROM retired WHERE pair=? AND merged_into IS NOT NULL")}
         return out
+
+    def sae_counters(self) -> dict:
+        """Counters per SAE pair, ``{"master>slave": {...}}``."""
+        rows = self.db.execute(f"SELECT master, slave, pair, {', '.join(SAE_COUNTERS)} FROM sae_pairs "
+                               "ORDER BY master, slave").fetchall()
+        return {f"{r[0]}>{r[1]}": {"pair": r[2], **dict(zip(SAE_COUNTERS, r[3:]))} for r in rows}
+
+    def sae_samples(self):
+        """The sampled counters of every SAE pair as a table."""
+        import pandas as pd
+
+        cols = ["sim_s", "master", "slave", "served", "served_slave", "refused_requests", "refused_keys"]
+        return pd.DataFrame(self.db.execute(f"SELECT {', '.join(cols)} FROM sae_samples "
+                                            "ORDER BY sim_s, master, slave").fetchall(), columns=cols)
 
     def samples(self):
         """The sampled counters as a table (one row per sample and pool)."""

@@ -98,7 +98,8 @@ def test_fifty_clients_ten_thousand_requests_no_key_twice_none_lost(start_server
     assert sorted(issued) == sorted(fetched)
     assert refused[1] > 0 and refused[0] == refused[2] == 0
     with client(certs, "beijing-app", server.url) as c:
-        after = c.get("/qsat/v1/metrics").json()["pools"]
+        after_all = c.get("/qsat/v1/metrics").json()
+    after = after_all["pools"]
     assert server.stop() == 0
     labels = {0: "Beijing-Vienna", 1: "Urumqi-Vienna", 2: "Tianjin-Beijing"}
     per_route = Counter(route for route, _, _ in issued)
@@ -108,6 +109,11 @@ def test_fifty_clients_ten_thousand_requests_no_key_twice_none_lost(start_server
         assert a["served"] - b["served"] == a["served_slave"] - b["served_slave"] == per_route[route]
         assert b["stored"] - a["stored"] == units * per_route[route]
         assert a["refused_requests"] - b["refused_requests"] == refused[route]
+    sae_pairs = after_all["sae_pairs"]
+    for route, (m, s) in enumerate(ROUTES):
+        counts = sae_pairs[f"{m}>{s}"]
+        assert counts["served"] == counts["served_slave"] == per_route[route]
+        assert counts["refused_requests"] == refused[route]
     # nothing lost: every minted key is in the pool, waiting for a slave, or retired (once)
     store = KeyStore.open_existing(server.db)
     try:

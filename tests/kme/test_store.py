@@ -9,6 +9,7 @@ import pytest
 
 from qsat.errors import QsatInputError
 from qsat.kme.etsi import KmeError
+from qsat.kme.metrics import metrics_dataset
 from qsat.kme.store import KeyStore
 from qsat.kme.supply import PairSupply, Supply
 
@@ -65,6 +66,15 @@ def test_delivery_master_then_slave_once_all_or_nothing(tmp_path):
     assert err.value.status == 400 and "already delivered" in err.value.message
     audit = store.audit()["Alice-Bob"]
     assert audit["minted"] == audit["stored"] + audit["issued_rows"] + audit["retired_rows"] + audit["merged_rows"]
+    assert store.sae_counters() == {"a>b": {"pair": "Alice-Bob", "requests": 2, "served": 2, "served_slave": 2,
+                                            "refused_requests": 1, "refused_keys": 2}}
+    store.sample_now(supply, 100)
+    ds = metrics_dataset(store)
+    last = ds.isel(time=-1)
+    assert list(ds["sae_pair"].values) == ["a>b"] and ds["sae_pair_master"].values[0] == "a"
+    assert (float(last["sae_keys_served_master"][0]), float(last["sae_requests_refused"][0])) == (2.0, 1.0)
+    assert float(last["keys_served_slave"].sel(pair="Alice-Bob")) == 2.0
+    assert float(last["stored_key_count"].sel(pair="Alice-Bob")) == 4.0
     store.close()
 
 
