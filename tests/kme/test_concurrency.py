@@ -34,7 +34,6 @@ async def _run(url, certs):
     budget = {"left": REQUESTS}
     issued, fetched, refused = [], [], Counter()
     queues = [asyncio.Queue() for _ in ROUTES]
-    masters_done = asyncio.Event()
     n_masters = CLIENTS // 2
 
     def take_budget() -> bool:
@@ -63,13 +62,7 @@ async def _run(url, certs):
         route = i % len(ROUTES)
         m, s = ROUTES[route]
         async with httpx.AsyncClient(base_url=url, verify=_context(certs, s), timeout=120) as c:
-            while True:
-                try:
-                    ids = await asyncio.wait_for(queues[route].get(), 0.05)
-                except asyncio.TimeoutError:
-                    if masters_done.is_set() and queues[route].empty():
-                        return
-                    continue
+            while (ids := await queues[route].get()) is not None:  # None: the masters are done
                 # the slave's fetches are requests too; once the budget is spent they still run,
                 # so that every issued key is fetched (counted apart below)
                 budget["left"] -= 1
@@ -77,11 +70,14 @@ async def _run(url, certs):
                 assert r.status_code == 200, r.text
                 fetched.extend((route, k["key_ID"], k["key"]) for k in r.json()["keys"])
 
+    n_slaves = CLIENTS - n_masters
+
     async def masters():
         await asyncio.gather(*(master(i) for i in range(n_masters)))
-        masters_done.set()
+        for i in range(n_slaves):
+            await queues[i % len(ROUTES)].put(None)
 
-    await asyncio.gather(masters(), *(slave(i) for i in range(CLIENTS - n_masters)))
+    await asyncio.gather(masters(), *(slave(i) for i in range(n_slaves)))
     return issued, fetched, refused, REQUESTS - budget["left"]
 
 
