@@ -164,45 +164,46 @@ class KeyStore:
         """Fill the pools up to simulated time ``sim_s``, sampling the counters on the way."""
         if sim_s <= self.sim_s:
             return
-        sampled = self._meta("sampled_s")
-        k = math.floor(sampled / sample_interval_s) + 1 if sampled >= 0 else 0
-        while k * sample_interval_s <= sim_s:
-            at = k * sample_interval_s
-            self._fill(at, supply, max_key_count, sample=True)
-            k += 1
-        self._fill(sim_s, supply, max_key_count, sample=False)
+        with self.transaction():  # one commit however many samples the step crosses
+            sampled = self._meta("sampled_s")
+            k = math.floor(sampled / sample_interval_s) + 1 if sampled >= 0 else 0
+            while k * sample_interval_s <= sim_s:
+                self._fill(k * sample_interval_s, supply, max_key_count, sample=True)
+                k += 1
+            self._fill(sim_s, supply, max_key_count, sample=False)
 
     def sample_now(self, supply, max_key_count: int) -> None:
         """Sample the counters at the current simulated time (when the server stops)."""
-        self._fill(self.sim_s, supply, max_key_count, sample=True)
+        with self.transaction():
+            self._fill(self.sim_s, supply, max_key_count, sample=True)
 
     def _fill(self, at: float, supply, max_key_count: int, *, sample: bool) -> None:
-        with self.transaction():
-            if at > self.sim_s:
-                for label, p in supply.pairs.items():
-                    c = self.counters(label)
-                    due = math.floor(p.bits_at(at) / self.key_size + 1e-9) - c["minted"] - c["overflow"]
-                    if due <= 0:
-                        continue
-                    room = max(0, min(due, max_key_count - c["stored"]))
-                    nbytes = self.key_size // 8
-                    self.db.executemany(
-                        "INSERT INTO pool_keys (key_id, pair, material, arrived_s) VALUES (?, ?, ?, ?)",
-                        [(str(uuid.uuid4()), label, secrets.token_bytes(nbytes), at) for _ in range(room)])
-                    self.db.execute("UPDATE pools SET stored=stored+?, minted=minted+?, overflow=overflow+? "
-                                    "WHERE pair=?", (room, room, due - room, label))
-                self.db.execute("UPDATE meta SET value=? WHERE name='sim_s'", (repr(float(at)),))
-                self._now = float(at)
-            if sample:
-                rows = []
-                for label, p in supply.pairs.items():
-                    c = self.counters(label)
-                    rows.append((at, label, c["stored"], c["minted"], c["overflow"], c["served"], c["served_slave"],
-                                 c["refused_requests"], c["refused_keys"], p.bits_at(at)))
-                self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                self.db.execute("INSERT OR REPLACE INTO sae_samples SELECT ?, master, slave, served, served_slave, "
-                                "refused_requests, refused_keys FROM sae_pairs", (at,))
-                self.db.execute("UPDATE meta SET value=? WHERE name='sampled_s'", (repr(float(at)),))
+        """Mint the keys due by ``at`` and move the clock there (inside the caller's transaction)."""
+        if at > self.sim_s:
+            for label, p in supply.pairs.items():
+                c = self.counters(label)
+                due = math.floor(p.bits_at(at) / self.key_size + 1e-9) - c["minted"] - c["overflow"]
+                if due <= 0:
+                    continue
+                room = max(0, min(due, max_key_count - c["stored"]))
+                nbytes = self.key_size // 8
+                self.db.executemany(
+                    "INSERT INTO pool_keys (key_id, pair, material, arrived_s) VALUES (?, ?, ?, ?)",
+                    [(str(uuid.uuid4()), label, secrets.token_bytes(nbytes), at) for _ in range(room)])
+                self.db.execute("UPDATE pools SET stored=stored+?, minted=minted+?, overflow=overflow+? "
+                                "WHERE pair=?", (room, room, due - room, label))
+            self.db.execute("UPDATE meta SET value=? WHERE name='sim_s'", (repr(float(at)),))
+            self._now = float(at)
+        if sample:
+            rows = []
+            for label, p in supply.pairs.items():
+                c = self.counters(label)
+                rows.append((at, label, c["stored"], c["minted"], c["overflow"], c["served"], c["served_slave"],
+                             c["refused_requests"], c["refused_keys"], p.bits_at(at)))
+            self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.execute("INSERT OR REPLACE INTO sae_samples SELECT ?, master, slave, served, served_slave, "
+                            "refused_requests, refused_keys FROM sae_pairs", (at,))
+            self.db.execute("UPDATE meta SET value=? WHERE name='sampled_s'", (repr(float(at)),))
 
     # --- key delivery ---
 

@@ -124,7 +124,7 @@ def _pick_trial(delivered: np.ndarray, trial: int | None, source: str) -> int:
     return trial
 
 
-def _crossing(flow, lo: float, hi: float, target: float, iterations: int = 40) -> float:
+def _crossing(flow, lo: float, hi: float, target: float, iterations: int = 30) -> float:
     """The instant in (lo, hi] at which the non-decreasing ``flow(t)`` reaches ``target`` (bisection)."""
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
