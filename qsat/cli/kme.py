@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 from ..errors import QsatInputError
@@ -140,6 +141,9 @@ def main_serve(args) -> int:
                      info={"start": str(supply.start), "provenance": supply.provenance, "trial": supply.trial,
                            "max_key_count": cfg.max_key_count, "speed": args.speed})
     metrics_path = args.metrics or Path(db).with_name("kme_metrics.nc")
+    if args.start is not None and start_s < store.sim_s:
+        print(f"qsat: warning: --start {args.start} is before where the key store {db} stopped "
+              f"({store.sim_s:g} s into the window); continuing from there", file=sys.stderr)
 
     def on_stop():
         store.sample_now(supply, cfg.max_key_count)
