@@ -134,7 +134,7 @@ def main_serve(args) -> int:
                                  f"an end of a user pair of the budget ({', '.join(ends) or 'none'})")
     start_s = _start_offset(args.start, supply)
     for message in supply.warnings:
-        print(f"qsat: warning: {message}")
+        print(f"qsat: warning: {message}", file=sys.stderr)
     db = args.db or args.budget.with_name("kme.sqlite")
     store = KeyStore(db, identity=supply.identity(), pairs={k: p.nodes for k, p in supply.pairs.items()},
                      key_size=cfg.key_size, synchronous=cfg.synchronous,
