@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import QsatError, QsatInputError, QsatWarning
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "passes", "link", "calibrate", "validate", "keys", "budget", "montecarlo", "plot", "examples")
+COMMANDS = ("run", "passes", "link", "calibrate", "validate", "keys", "budget", "montecarlo", "plot", "examples", "kme")
 
 EXIT_BAD_INPUT = 2
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KINDS = ("sky", "series", "overview", "budget-daily", "budget-monthly", "distributions")
+KINDS = ("sky", "series", "overview", "budget-daily", "budget-monthly", "distributions", "kme")
 
 
 def register(sub) -> None:
@@ -99,7 +99,7 @@ def main(args) -> int:
     else:
         product = _product_name(obj)
         kind = args.kind or {"geometry": "sky", "link": "series", "keys": "series",
-                             "budget": "budget-daily"}.get(product, "distributions")
+                             "budget": "budget-daily", "kme_metrics": "kme"}.get(product, "distributions")
         if kind == "sky":
             geometry = obj if product == "geometry" else _sibling(args.product, "geometry", obj)
             if geometry is None:
@@ -112,6 +112,10 @@ def main(args) -> int:
             fig = plots.pass_series(found["geometry"], found["link"], found["keys"], args.pass_id, source=source)
         elif kind in ("budget-daily", "budget-monthly"):
             fig = plots.budget_bars(obj, kind.split("-")[1], source=source)
+        elif kind == "kme":  # kme_metrics.nc of qsat kme
+            from ..plots.kme import kme_metrics
+
+            fig = kme_metrics(obj, source=source)
         elif kind == "distributions":
             fig = plots.distributions(obj, args.var, source=source, pass_id=args.pass_id)
         else:
