@@ -158,6 +158,24 @@ def _build(compiler: str, name: str, flags: tuple[str, ...], out: Path) -> subpr
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
+def host_compiler() -> str | None:
+    """The host C++ compiler (``$CXX``, else g++ or c++ on PATH), or None."""
+    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+
+
+@cache
+def host_kernels_usable(names: tuple[str, ...]) -> str | None:
+    """None when kernels ``names`` build for the host and load; otherwise why not (one line)."""
+    if host_compiler() is None:
+        return "no host C++ compiler (g++)"
+    try:
+        for name in names:
+            host_library(name)
+    except (RuntimeError, OSError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 @cache
 def host_library(name: str) -> ctypes.CDLL:
     """Kernel ``name`` built for the host (g++, :func:`host_flags`), loaded with ctypes.
@@ -166,7 +184,7 @@ def host_library(name: str) -> ctypes.CDLL:
     and arguments that loops over all elements. Built once per source digest and flags.
     A compiler without OpenMP builds the kernel without it (its host loops run serially).
     """
-    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    compiler = host_compiler()
     if compiler is None:
         raise RuntimeError("no host C++ compiler (g++) to build kernels for the host")
     flags = host_flags(name)
