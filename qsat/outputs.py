@@ -207,6 +207,17 @@ def write_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, product: str 
     return path
 
 
+def append_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, dim: str, first: bool,
+                   product: str | None = None) -> Path:
+    """Write a product piece by piece into one Zarr store: ``first`` creates it (as
+    :func:`write_dataset`), later pieces are appended along ``dim``; other dimensions must match."""
+    if first:
+        return write_dataset(ds, path, provenance, product=product, fmt="zarr")
+    ds = conform_dataset(ds, provenance, product or Path(path).stem)
+    _strings_as_objects(ds).to_zarr(path, append_dim=dim, zarr_format=2, consolidated=True)
+    return Path(path)
+
+
 def _sidecar(df: pd.DataFrame, provenance: dict, product: str | None) -> dict:
     return {**schema_provenance(provenance), "product": product or "",
             "columns": {c: {"units": u} for c, u in column_units(df).items()}}

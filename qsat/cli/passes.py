@@ -1,4 +1,9 @@
-"""``qsat passes SCENARIO --out passes.csv [--series geometry.nc]``: the pass table."""
+"""``qsat passes SCENARIO --out passes.csv [--series geometry.nc|.zarr]``: the pass table.
+
+The job is sized before it runs and refused with one line if it cannot fit. With
+``--series FILE.zarr`` (or no series) the per-step geometry is computed and written
+group by group, so memory is set by the group, not by the window.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from . import add_backend_option
 def register(sub) -> None:
     p = sub.add_parser("passes", help="find every pass of every satellite over every station",
                        description="Find every pass above the elevation mask and write the pass table "
-                                   "(CSV) and, optionally, the per-step geometry (NetCDF).")
+                                   "(CSV) and, optionally, the per-step geometry (NetCDF .nc, or Zarr "
+                                   ".zarr written as it is computed).")
     p.add_argument("scenario", type=Path, help="scenario file (TOML)")
     p.add_argument("--out", type=Path, required=True, help="pass table to write (.csv)")
-    p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc)")
+    p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc or .zarr)")
     p.add_argument("--engine", choices=("batched", "skyfield"), default=None,
                    help="pass engine (default: the scenario's [engine] passes, else batched)")
     add_backend_option(p)
@@ -22,20 +28,43 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
-    from ..outputs import write_dataset, write_table
+    from ..backend import compute_mode, resolve
+    from ..outputs import append_dataset, write_dataset, write_table
     from ..pipeline import Run
-    from ..backend import resolve
-    from ..orbits.stage import compute_passes
+    from ..orbits.products import pad_steps
+    from ..orbits.stage import compute_passes, plan
+    from ..orbits.steps import step_counts
     from ..orbits.timebase import data_versions
 
     scenario = scenario_mod.load(args.scenario)
-    run = Run(scenario=scenario, backend=resolve(args.backend))
-    result = compute_passes(scenario, engine=args.engine, backend=run.backend)
-    for message in result.warnings:
-        run.warn(message)
+    run = Run(scenario=scenario, backend=resolve(args.backend), mode=compute_mode(args.backend))
     run.data_versions.update(data_versions())
-    write_table(result.passes, args.out, run.provenance())
-    if args.series is not None:
-        write_dataset(result.geometry, args.series, run.provenance())
-    print(f"{len(result.passes)} passes -> {args.out}")
+    streamed = (args.engine or scenario.engine.passes) == "batched" and (
+        args.series is None or args.series.suffix == ".zarr")
+    if not streamed:
+        result = compute_passes(scenario, engine=args.engine, mode=run.mode)
+        for message in result.warnings:
+            run.warn(message)
+        table = result.passes
+        if args.series is not None:
+            write_dataset(result.geometry, args.series, run.provenance())
+    else:
+        import pandas as pd
+
+        job = plan(scenario, mode=run.mode)
+        job.check(streamed=True, outputs={"--out": args.out, "--series": args.series})
+        propagator = job.propagator()
+        records = job.find(propagator)
+        for message in job.warnings:
+            run.warn(message)
+        width = int(step_counts(job.grid, records).max(initial=0))
+        tables = []
+        for table, ds in job.blocks(propagator, records):
+            if args.series is not None:
+                append_dataset(pad_steps(ds, width), args.series, run.provenance(), dim="pass",
+                               first=not tables)
+            tables.append(table)
+        table = pd.concat(tables, ignore_index=True)
+    write_table(table, args.out, run.provenance())
+    print(f"{len(table)} passes -> {args.out}")
     return 0

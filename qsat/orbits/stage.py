@@ -11,7 +11,7 @@ import xarray as xr
 from ..backend import compute_mode
 from ..errors import QsatInputError
 from ..scenario import Scenario
-from . import batch, reference, steps as step_mod
+from . import batch, reference, sizing, steps as step_mod
 from .elements import Satellite, resolve_satellite
 from .products import build
 from .propagate import Propagator
@@ -135,13 +135,19 @@ class PassJob:
             table, ds = _select(table, ds, keep)
         return table, ds
 
-    def blocks(self, propagator: Propagator | None = None):
+    def check(self, *, streamed: bool, outputs: dict | None = None) -> sizing.Estimate:
+        """Refuse the job with one line if it cannot fit in memory or on disk (:func:`sizing.check`)."""
+        return sizing.check(self, streamed=streamed, outputs=outputs)
+
+    def blocks(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None):
         """(table, geometry) per group of passes, in pass order: memory set by the group, not the window.
 
-        ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass.
+        ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass
+        (:func:`qsat.orbits.products.pad_steps` gives them one width). ``records``: the passes
+        from :meth:`find`, if already found.
         """
         propagator = propagator or self.propagator()
-        records = self.find(propagator)
+        records = self.find(propagator) if records is None else records
         first = 0
         for rows in self.groups(records):
             part = records.take(rows)
@@ -183,6 +189,7 @@ def compute_passes(scenario: Scenario, engine: str | None = None, backend: str |
     windows use :meth:`PassJob.blocks` (``plan(scenario).blocks()``).
     """
     job = plan(scenario, backend=backend, mode=mode, block_s=block_s)
+    job.check(streamed=False)
     engine = engine or scenario.engine.passes
     if engine == "skyfield":
         satrecs = [s.satrec for s in job.satellites]
