@@ -163,20 +163,20 @@ class PassRecords:
     def take(self, idx) -> "PassRecords":
         return PassRecords(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
-    def order(self) -> "PassRecords":
-        """Sorted by culmination time, then satellite, then station: chronological, and the
-        same order whether the window was processed whole or block by block (a block owns the
-        passes culminating in it)."""
-        return self.take(np.lexsort((self.sta, self.sat, self.t_culm)))
+    def canonical(self) -> np.ndarray:
+        """Indices that put the records in qsat's canonical form, whatever order they came in.
 
-    def unique(self) -> "PassRecords":
-        """One record per (satellite, station, rise): a pass that culminates twice (rare, long
-        high passes) keeps its highest culmination."""
-        order = np.lexsort((-self.el_max_rad, np.round(self.t_rise, 3), self.sta, self.sat))
-        key = np.stack([self.sat[order], self.sta[order], np.round(self.t_rise[order], 3)], axis=1)
-        first = np.ones(len(order), bool)
+        One record per (satellite, station, rise): a pass that culminates twice (rare, long
+        high passes) keeps its highest culmination. Then sorted by culmination time,
+        satellite, station: chronological, and the same whether the window was searched
+        whole, block by block (a block owns the passes culminating in it) or on a cluster.
+        """
+        by_key = np.lexsort((-self.el_max_rad, np.round(self.t_rise, 3), self.sta, self.sat))
+        key = np.stack([self.sat[by_key], self.sta[by_key], np.round(self.t_rise[by_key], 3)], axis=1)
+        first = np.ones(len(by_key), bool)
         first[1:] = np.any(key[1:] != key[:-1], axis=1)
-        return self.take(order[first])
+        kept = by_key[first]
+        return kept[np.lexsort((self.sta[kept], self.sat[kept], self.t_culm[kept]))]
 
     def __len__(self) -> int:
         return len(self.sat)
@@ -241,17 +241,19 @@ def screen_times(grid: TimeGrid, step_s: float) -> np.ndarray:
 
 
 def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad, mask_rad: float,
-                screen_step_s: float, *, block_s: float | None = None,
-                halo_s: float = math.inf) -> tuple[PassRecords, dict]:
+                screen_step_s: float, *, block_s: float | None = None, halo_s: float = math.inf,
+                span_s: tuple[float, float] | None = None) -> tuple[PassRecords, dict]:
     """Every pass of every satellite over every station above ``mask_rad``.
 
     ``screen_step_s``: the screen step (:func:`screen_plan`). ``block_s``: length of
     the time blocks (None: one block); ``halo_s``: how far beyond a block to look
     for the rise and set of its passes at first (a bound on pass length, e.g.
     ``ScreenPlan.max_pass_s``); a block whose passes reach beyond it is redone with
-    the halo doubled, so the halo sets the cost, never the result.
+    the halo doubled, so the halo sets the cost, never the result. ``span_s``: only
+    the passes culminating in screen intervals that start in ``[t0, t1)`` (a cluster
+    task's share; None: the whole window).
 
-    Returns the passes (:meth:`PassRecords.order`) and ``{satellite index: sorted
+    Returns the passes (:meth:`PassRecords.canonical`) and ``{satellite index: sorted
     SGP4 error codes}`` for satellites SGP4 could not propagate over part of the window.
     """
     t_all = screen_times(grid, screen_step_s)
@@ -260,10 +262,13 @@ def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, station
     n_int = max(len(t_all) - 1, 1)  # screen intervals; the last block also owns the end sample
     per_block = n_int if block_s is None else max(1, int(block_s // screen_step_s))
     halo = len(t_all) if not math.isfinite(halo_s) else int(math.ceil(halo_s / screen_step_s)) + 1
+    first_i, stop_i = 0, n_int
+    if span_s is not None:
+        first_i, stop_i = (int(np.searchsorted(t_all[:n_int], t, side="left")) for t in span_s)
     errors: dict[int, set] = {}
     parts = []
-    for i0 in range(0, n_int, per_block):
-        i1 = min(i0 + per_block, n_int)
+    for i0 in range(first_i, stop_i, per_block):
+        i1 = min(i0 + per_block, stop_i)
         while True:
             found = _block_passes(t_all, i0, i1, halo, grid, propagator, stations_itrs_m, stations_latlon_rad,
                                   mask_rad, evaluate, errors)
@@ -271,8 +276,8 @@ def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, station
                 parts.extend(found)
                 break
             halo *= 2
-    records = PassRecords.concat(parts).unique().order()
-    return records, {s: sorted(c) for s, c in sorted(errors.items())}
+    records = PassRecords.concat(parts)
+    return records.take(records.canonical()), {s: sorted(c) for s, c in sorted(errors.items())}
 
 
 def _block_passes(t_all, i0, i1, halo, grid, propagator, st_itrs, st_latlon, mask_rad, evaluate, errors):

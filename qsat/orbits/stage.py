@@ -94,14 +94,23 @@ class PassJob:
 
     def find(self, propagator: Propagator | None = None) -> batch.PassRecords:
         """Pass records of the whole window, searched block by block; SGP4 failures become warnings."""
-        records, errors = batch.find_passes(self.grid, propagator or self.propagator(), self.stations_itrs_m,
-                                            self.stations_latlon_rad, self.mask_rad, self.screen.step_s,
-                                            block_s=self.block_s, halo_s=self.screen.max_pass_s)
-        for s, codes in errors.items():
+        records, errors = self.search(propagator or self.propagator())
+        self.report(errors)
+        return records
+
+    def search(self, propagator: Propagator, span_s: tuple[float, float] | None = None):
+        """(pass records without sub-second passes, SGP4 errors) of ``propagator``'s satellites."""
+        records, errors = batch.find_passes(self.grid, propagator, self.stations_itrs_m, self.stations_latlon_rad,
+                                            self.mask_rad, self.screen.step_s, block_s=self.block_s,
+                                            halo_s=self.screen.max_pass_s, span_s=span_s)
+        return _drop_short(records), errors
+
+    def report(self, errors: dict) -> None:
+        """Warnings for satellites SGP4 could not propagate (``{satellite index: codes}``)."""
+        for s, codes in sorted(errors.items()):
             self.warnings.append(f"satellite {self.satellites[s].name}: SGP4 failed over part of the window ("
                                  + "; ".join(SGP4_MESSAGES.get(c, f"code {c}") for c in codes)
                                  + "); no passes reported while it fails")
-        return _drop_short(records)
 
     def groups(self, records: batch.PassRecords) -> list[np.ndarray]:
         """Consecutive slices of ``records`` holding about ``STEPS_PER_GROUP`` steps each."""
