@@ -51,6 +51,8 @@ ZENITH_TILT_RAD = math.radians(0.2)
 SCREEN_SAFETY = 4.0
 #: Longest screen step: root brackets stay short enough for ILLINOIS_ITERATIONS.
 MAX_SCREEN_STEP_S = 300.0
+#: (satellite, station, screen sample) triples screened in one propagation + geometry call (~0.2 GB).
+PAIR_SAMPLES_PER_CHUNK = 2_000_000
 #: Eccentricity up to which the argument of docs/sgp4.md is made (radial motion enters at O(e)).
 PROOF_MAX_ECCENTRICITY = 0.05
 
@@ -183,7 +185,7 @@ class PassRecords:
 
 
 class Evaluator:
-    """Exact geometry of one satellite at arbitrary (time, station) pairs."""
+    """Exact geometry of arbitrary (satellite, time, station) triples."""
 
     def __init__(self, propagator: Propagator, grid: TimeGrid, stations_itrs_m, stations_latlon_rad,
                  omega_rad_s):
@@ -193,10 +195,12 @@ class Evaluator:
         self.st_latlon = stations_latlon_rad
         self.omega = omega_rad_s
 
-    def __call__(self, s, t_s, sta):
-        """(az, el, range, range_rate, el_rate) of satellite ``s`` at times ``t_s`` from stations ``sta``."""
+    def __call__(self, sat, t_s, sta):
+        """(az, el, range, range_rate, el_rate) of satellites ``sat`` (an index, or one per time) at
+        times ``t_s`` from stations ``sta``; one propagation call for all of them."""
         t_s = np.asarray(t_s, dtype=np.float64)
-        _, r, v = self.propagator.one(s, *self.grid.utc_parts(t_s))
+        sat = np.broadcast_to(np.asarray(sat, dtype=np.int64), t_s.shape)
+        _, r, v = self.propagator.pairs(sat, *self.grid.utc_parts(t_s))
         theta, _ = self.grid.gmst(t_s)
         rows = np.arange(len(t_s))
         return self.propagator.topocentric(r, v, theta, self.omega, rows, np.asarray(sta),
@@ -288,60 +292,63 @@ def _block_passes(t_all, i0, i1, halo, grid, propagator, st_itrs, st_latlon, mas
     nc, nsta = len(t_c), len(st_itrs)
     theta_c, omega = grid.gmst(t_c)
     jd, fr = grid.utc_parts(t_c)
-    rows = np.tile(np.arange(nc), nsta)
-    sta_rows = np.repeat(np.arange(nsta), nc)
     own = (i0 - lo, i1 - lo, lo == 0, hi == nc_all)
     nsat = len(propagator.satrecs)
     parts = []
-    chunk = max(1, 2_000_000 // nc)  # satellites per propagation call: ~100 MB of states
+    chunk = max(1, PAIR_SAMPLES_PER_CHUNK // (nc * nsta))  # satellites screened together
     for first in range(0, nsat, chunk):
         e_all, r_all, v_all = propagator.many(jd, fr, first, first + chunk)
         e_all = to_numpy(e_all)
-        for j in range(len(e_all)):
-            s = first + j
-            codes = np.unique(e_all[j])
-            if np.any(codes):
-                errors.setdefault(s, set()).update(int(c) for c in codes if c)
-            _, el, _, _, eld = propagator.topocentric(r_all[j], v_all[j], theta_c, omega, rows, sta_rows,
-                                                      st_itrs, st_latlon)
-            el = np.nan_to_num(el.reshape(nsta, nc), nan=-np.pi)
-            eld = np.nan_to_num(eld.reshape(nsta, nc), nan=0.0)
-            found = _passes_of_satellite(s, t_c, el, eld, mask_rad, evaluate, own, t_all[-1])
-            if found is None:
-                return None
-            parts.append(found)
+        ns = len(e_all)
+        for j in np.nonzero(e_all.any(axis=1))[0]:
+            errors.setdefault(first + int(j), set()).update(int(c) for c in np.unique(e_all[j]) if c)
+        # Rows of (satellite, station) pairs, columns screen samples.
+        rows = (np.arange(ns)[:, None, None] * nc + np.arange(nc)[None, None, :]) + np.zeros((1, nsta, 1), int)
+        stas = np.broadcast_to(np.arange(nsta)[None, :, None], rows.shape)
+        _, el, _, _, eld = propagator.topocentric(r_all.reshape(ns * nc, 3), v_all.reshape(ns * nc, 3),
+                                                  np.tile(theta_c, ns), omega, rows.ravel(), stas.ravel(),
+                                                  st_itrs, st_latlon)
+        el = np.nan_to_num(el.reshape(ns * nsta, nc), nan=-np.pi)
+        eld = np.nan_to_num(eld.reshape(ns * nsta, nc), nan=0.0)
+        pair_sat = np.repeat(first + np.arange(ns), nsta)
+        pair_sta = np.tile(np.arange(nsta), ns)
+        found = _passes_of_pairs(pair_sat, pair_sta, t_c, el, eld, mask_rad, evaluate, own, t_all[-1])
+        if found is None:
+            return None
+        parts.append(found)
     return parts
 
 
-def _passes_of_satellite(s, t_c, el, eld, mask, evaluate, own, end) -> PassRecords | None:
-    """Passes of satellite ``s`` culminating in the owned screen intervals of ``t_c``.
+def _passes_of_pairs(pair_sat, pair_sta, t_c, el, eld, mask, evaluate, own, end) -> PassRecords | None:
+    """Passes of (satellite, station) pairs (rows of ``el``/``eld``) culminating in the owned
+    screen intervals of ``t_c``; the roots of all pairs are refined together.
 
     ``own = (a, b, at_start, at_end)``: intervals ``[a, b)`` of ``t_c`` are this block's;
     ``at_start``/``at_end``: ``t_c`` begins/ends at the window's edge. Returns None when
     a pass's rise or set lies beyond ``t_c`` although the window goes on.
     """
     a, b, at_start, at_end = own
-    nsta, nc = el.shape
+    npair, nc = el.shape
     owns_start, owns_end = at_start and a == 0, at_end and b == nc - 1
     # Culminations inside owned intervals: elevation rate + then −.
-    sta_i, i = np.nonzero((eld[:, a:b] > 0) & (eld[:, a + 1:b + 1] <= 0))
+    q, i = np.nonzero((eld[:, a:b] > 0) & (eld[:, a + 1:b + 1] <= 0))
     i = i + a
     if len(i):
-        t_m = _illinois(lambda t, k: evaluate(s, t, sta_i[k])[4], t_c[i], t_c[i + 1],
-                        eld[sta_i, i], eld[sta_i, i + 1])
+        t_m = _illinois(lambda t, sel: evaluate(pair_sat[q[sel]], t, pair_sta[q[sel]])[4], t_c[i], t_c[i + 1],
+                        eld[q, i], eld[q, i + 1])
     else:
         t_m = np.zeros(0)
     # Passes already descending at the window's start, or still rising at its end, culminate at the edge.
-    start_sta = np.nonzero((el[:, 0] >= mask) & (eld[:, 0] <= 0))[0] if owns_start else np.zeros(0, int)
-    end_sta = np.nonzero((el[:, -1] >= mask) & (eld[:, -1] > 0))[0] if owns_end else np.zeros(0, int)
-    sta_i = np.concatenate([sta_i, start_sta, end_sta])
-    i = np.concatenate([i, np.zeros(len(start_sta), int), np.full(len(end_sta), nc - 1)])
-    t_m = np.concatenate([t_m, np.zeros(len(start_sta)), np.full(len(end_sta), end)])
+    start_q = np.nonzero((el[:, 0] >= mask) & (eld[:, 0] <= 0))[0] if owns_start else np.zeros(0, int)
+    end_q = np.nonzero((el[:, -1] >= mask) & (eld[:, -1] > 0))[0] if owns_end else np.zeros(0, int)
+    q = np.concatenate([q, start_q, end_q])
+    i = np.concatenate([i, np.zeros(len(start_q), int), np.full(len(end_q), nc - 1)])
+    t_m = np.concatenate([t_m, np.zeros(len(start_q)), np.full(len(end_q), end)])
     if not len(t_m):
         return PassRecords.concat([])
-    el_m = evaluate(s, t_m, sta_i)[1]
+    el_m = evaluate(pair_sat[q], t_m, pair_sta[q])[1]
     keep = el_m >= mask
-    sta_i, i, t_m, el_m = sta_i[keep], i[keep], t_m[keep], el_m[keep]
+    q, i, t_m, el_m = q[keep], i[keep], t_m[keep], el_m[keep]
     if not len(t_m):
         return PassRecords.concat([])
 
@@ -351,10 +358,10 @@ def _passes_of_satellite(s, t_c, el, eld, mask, evaluate, own, end) -> PassRecor
     next_below = np.minimum.accumulate(np.where(below, idx, nc)[:, ::-1], axis=1)[:, ::-1]
 
     # Rise: in the interval after the last screen sample below the mask before the culmination.
-    j = last_below[sta_i, i]
+    j = last_below[q, i]
     rise_observed = j >= 0
     # Set: in the interval before the first screen sample below the mask after the culmination.
-    k = np.where(i + 1 >= nc, nc, next_below[sta_i, np.minimum(i + 1, nc - 1)])
+    k = np.where(i + 1 >= nc, nc, next_below[q, np.minimum(i + 1, nc - 1)])
     set_observed = k < nc
     if (not at_start and not rise_observed.all()) or (not at_end and not set_observed.all()):
         return None
@@ -367,13 +374,14 @@ def _passes_of_satellite(s, t_c, el, eld, mask, evaluate, own, end) -> PassRecor
     r, s_ = np.nonzero(rise_observed)[0], np.nonzero(set_observed)[0]
     lo = np.concatenate([t_c[j[r]], np.where(set_lo_is_culm[s_], t_m[s_], t_c[k[s_] - 1])])
     hi = np.concatenate([np.where(rise_hi_is_culm[r], t_m[r], t_c[j1[r]]), t_c[k[s_]]])
-    f_lo = np.concatenate([el[sta_i[r], j[r]], np.where(set_lo_is_culm[s_], el_m[s_], el[sta_i[s_], k[s_] - 1])])
-    f_hi = np.concatenate([np.where(rise_hi_is_culm[r], el_m[r], el[sta_i[r], j1[r]]), el[sta_i[s_], k[s_]]])
-    stas = np.concatenate([sta_i[r], sta_i[s_]])
-    roots = _illinois(lambda t, q: evaluate(s, t, stas[q])[1] - mask, lo, hi, f_lo - mask, f_hi - mask)
+    f_lo = np.concatenate([el[q[r], j[r]], np.where(set_lo_is_culm[s_], el_m[s_], el[q[s_], k[s_] - 1])])
+    f_hi = np.concatenate([np.where(rise_hi_is_culm[r], el_m[r], el[q[r], j1[r]]), el[q[s_], k[s_]]])
+    qs = np.concatenate([q[r], q[s_]])
+    roots = _illinois(lambda t, sel: evaluate(pair_sat[qs[sel]], t, pair_sta[qs[sel]])[1] - mask, lo, hi,
+                      f_lo - mask, f_hi - mask)
     t_rise = np.zeros(len(t_m))
     t_rise[r] = roots[:len(r)]
     t_set = np.full(len(t_m), end)
     t_set[s_] = roots[len(r):]
     n = len(t_m)
-    return PassRecords(np.full(n, s), sta_i, t_rise, t_m, t_set, el_m, rise_observed, set_observed)
+    return PassRecords(pair_sat[q], pair_sta[q], t_rise, t_m, t_set, el_m, rise_observed, set_observed)
