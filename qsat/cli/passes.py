@@ -1,8 +1,9 @@
 """``qsat passes SCENARIO --out passes.csv [--series geometry.nc|.zarr]``: the pass table.
 
-The job is sized before it runs and refused with one line if it cannot fit. With
-``--series FILE.zarr`` (or no series) the per-step geometry is computed and written
-group by group, so memory is set by the group, not by the window.
+The job is sized before it runs and refused with one line if it cannot fit. The
+batched engine computes and writes the per-step geometry (NetCDF or Zarr) group by
+group of passes, so memory is set by the group, not by the window; only the pass
+table (one row per pass) is held whole.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from . import add_backend_option
 def register(sub) -> None:
     p = sub.add_parser("passes", help="find every pass of every satellite over every station",
                        description="Find every pass above the elevation mask and write the pass table "
-                                   "(CSV) and, optionally, the per-step geometry (NetCDF .nc, or Zarr "
-                                   ".zarr written as it is computed).")
+                                   "(CSV) and, optionally, the per-step geometry (NetCDF .nc or Zarr .zarr), "
+                                   "written as it is computed.")
     p.add_argument("scenario", type=Path, help="scenario file (TOML)")
     p.add_argument("--out", type=Path, required=True, help="pass table to write (.csv)")
     p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc or .zarr)")
@@ -47,8 +48,7 @@ def main(args) -> int:
     run = Run(scenario=scenario, backend=resolve(args.backend), mode=compute_mode(args.backend))
     run.data_versions.update(data_versions())
     distributed = args.scheduler is not None or args.workers is not None
-    streamed = (args.engine or scenario.engine.passes) == "batched" and (
-        args.series is None or args.series.suffix == ".zarr") and not distributed
+    streamed = (args.engine or scenario.engine.passes) == "batched" and not distributed
     if distributed:
         result = _distributed(args, scenario, run.mode)
         for message in result.warnings:

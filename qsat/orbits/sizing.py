@@ -111,8 +111,8 @@ def check(job, *, streamed: bool, outputs: dict[str, Path] | None = None,
           memory_bytes: float | None = None) -> Estimate:
     """Refuse ``job`` (QsatInputError, one line) if it cannot fit; else its :class:`Estimate`.
 
-    ``streamed``: the geometry is written group by group (``--series FILE.zarr``) rather than
-    held whole. ``outputs``: ``{"--out": path, "--series": path}`` whose disks must hold the
+    ``streamed``: the geometry is written group by group (``qsat passes``) rather than held
+    whole (``compute_passes``, ``qsat run``). ``outputs``: ``{"--out": path, "--series": path}`` whose disks must hold the
     estimated files. ``memory_bytes``: memory to plan within (default: what the system has now).
     """
     est = estimate(job)
@@ -125,7 +125,7 @@ def check(job, *, streamed: bool, outputs: dict[str, Path] | None = None,
         per_step = est.steps * BYTES_PER_STEP_COMPUTE + est.passes * est.width * BYTES_PER_CELL
         if not streamed and per_step > 0.5 * need:
             hints.insert(0, f"a coarser time.step (at least ~{grid.step_s * scale:.3g} s)")
-            hints.append("or --series FILE.zarr to stream the per-step geometry")
+            hints.append("or qsat passes, which streams the per-step geometry to its --series file")
         raise QsatInputError(
             "time.duration", _days(grid.duration_s),
             f"a job that fits in memory: ~{est.passes:.3g} passes and {est.steps:.3g} steps at "

@@ -30,12 +30,30 @@ def _cli(tmp_path, text, *args):
 
 
 def test_thousand_years_refused_in_one_line(tmp_path):
-    result = _cli(tmp_path, iss_two_stations(duration="1000 yr"), "--series", str(tmp_path / "g.nc"))
+    path = tmp_path / "s.toml"
+    path.write_text(iss_two_stations(duration="1000 yr"))
+    result = subprocess.run([sys.executable, "-m", "qsat", "run", str(path), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("qsat: error: time.duration: 1000 yr; expected a job that fits in memory")
-    assert "coarser time.step" in result.stderr and "--series FILE.zarr" in result.stderr
+    assert "coarser time.step" in result.stderr and "qsat passes, which streams" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert not (tmp_path / "p.csv").exists()
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_streamed_series_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypatch):
+    job = plan(loads(iss_two_stations(duration="1000 yr")))
+    est = sizing.estimate(job)
+    free = est.geometry_file_bytes / 10
+
+    class Usage:
+        def __init__(self, _path):
+            self.free = free
+
+    monkeypatch.setattr(sizing.shutil, "disk_usage", Usage)
+    with pytest.raises(QsatInputError, match=r"^--series: .*g\.nc; expected room for ~\S+ GB of output"):
+        sizing.check(job, streamed=True, memory_bytes=1e12,
+                     outputs={"--out": tmp_path / "p.csv", "--series": tmp_path / "g.nc"})
 
 
 def test_api_refuses_before_computing():
@@ -63,19 +81,25 @@ def test_estimate_within_a_factor_of_three(duration, step):
     assert est.width >= result.geometry.sizes["step"]
 
 
-def test_zarr_series_streamed_equals_netcdf(tmp_path):
+def test_streamed_series_equal_the_whole_window_product(tmp_path, monkeypatch):
     text = iss_two_stations(duration="2 d", step="5 s")
-    a = _cli(tmp_path, text, "--series", str(tmp_path / "g.nc"))
-    assert a.returncode == 0, a.stderr
-    table_nc = pd.read_csv(tmp_path / "p.csv")
-    b = _cli(tmp_path, text, "--series", str(tmp_path / "g.zarr"))
-    assert b.returncode == 0, b.stderr
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "p.csv"), table_nc)
-    with xr.open_dataset(tmp_path / "g.nc") as nc, xr.open_zarr(tmp_path / "g.zarr") as zr:
-        assert nc.sizes == zr.sizes
-        for name in ("elevation_deg", "slant_range_m", "time_utc", "valid", "sunlit", "moon_altitude_deg"):
-            np.testing.assert_array_equal(zr[name].values, nc[name].values, err_msg=name)
-        assert list(zr.station.values) == list(nc.station.values)
+    whole = compute_passes(loads(text))
+    # Small groups, so that the files are written in many pieces.
+    env_code = "import qsat.orbits.stage as s; s.STEPS_PER_GROUP = 300; import qsat.cli, sys; sys.exit(qsat.cli.main())"
+    for suffix, open_ in ((".nc", xr.open_dataset), (".zarr", xr.open_zarr)):
+        (tmp_path / "s.toml").write_text(text)
+        out = subprocess.run([sys.executable, "-c", env_code, "passes", str(tmp_path / "s.toml"), "--out",
+                              str(tmp_path / "p.csv"), "--series", str(tmp_path / f"g{suffix}")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        table = pd.read_csv(tmp_path / "p.csv")
+        assert len(table) == len(whole.passes) > 10
+        np.testing.assert_array_equal(table["rise_utc"], whole.passes["rise_utc"])
+        with open_(tmp_path / f"g{suffix}") as got:
+            assert dict(got.sizes) == dict(whole.geometry.sizes), suffix
+            for name in ("elevation_deg", "slant_range_m", "time_utc", "valid", "sunlit", "moon_altitude_deg"):
+                np.testing.assert_array_equal(got[name].values, whole.geometry[name].values, err_msg=name)
+            assert list(got.station.values) == list(whole.geometry.station.values)
 
 
 @pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None, reason="no host C++ compiler")
