@@ -23,7 +23,11 @@ QSAT_GLOBAL void sgp4_propagate(const double* __restrict__ elements, long long n
                                 const double* __restrict__ jd, const double* __restrict__ fr, long long ntime,
                                 unsigned char* __restrict__ error, double* __restrict__ r,
                                 double* __restrict__ v) {
-    QSAT_FOR(i, nsat * ntime) {
+    const long long n = nsat * ntime;
+#if !defined(__CUDACC__) && !defined(__CUDACC_RTC__) && defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n > 4096)  // host build: elements are independent
+#endif
+    QSAT_FOR(i, n) {
         const long long s = i / ntime;
         const long long k = i - s * ntime;
         qsat_sgp4_store(elements + s * nfield, jd[k], fr[k], i, error, r, v);
@@ -37,6 +41,9 @@ QSAT_GLOBAL void sgp4_propagate_pairs(const double* __restrict__ elements, long 
                                       const double* __restrict__ fr, long long n,
                                       unsigned char* __restrict__ error, double* __restrict__ r,
                                       double* __restrict__ v) {
+#if !defined(__CUDACC__) && !defined(__CUDACC_RTC__) && defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n > 4096)  // host build: elements are independent
+#endif
     QSAT_FOR(i, n) {
         qsat_sgp4_store(elements + sat[i] * nfield, jd[i], fr[i], i, error, r, v);
     }

@@ -143,8 +143,10 @@ def _cache_dir() -> Path:
 _HOST_FLAGS = ("-std=c++17", "-O2", "-fno-fast-math", "-ffp-contract=off")
 #: Extra host flags per kernel, after the common ones. montecarlo: -O3, no errno from libm (sqrt
 #: inlined, correctly rounded as before) and OpenMP threads over its elements
-#: (``montecarlo_trials_host``); none changes a result (no reassociation, no contraction).
-_HOST_EXTRA = {"montecarlo": ("-O3", "-fno-math-errno", "-fopenmp")}
+#: (``montecarlo_trials_host``); sgp4, geometry: OpenMP threads over their independent elements
+#: ($OMP_NUM_THREADS; Dask workers set it to 1). None changes a result (no reassociation, no contraction).
+_HOST_EXTRA = {"montecarlo": ("-O3", "-fno-math-errno", "-fopenmp"), "sgp4": ("-fopenmp",),
+               "geometry": ("-fopenmp",)}
 
 
 def host_flags(name: str) -> tuple[str, ...]:

@@ -201,7 +201,8 @@ def write_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, product: str 
         # Zarr format 2 + consolidated metadata: what xarray, NCZarr and most readers open as is
         _strings_as_objects(ds).to_zarr(path, mode="w", zarr_format=2, consolidated=True)
         return path
-    encoding = {name: {"zlib": True, "complevel": 4} for name, v in ds.data_vars.items()
+    # Byte shuffle + light deflate: smaller float files than deflate 4 alone, at 2/3 of its CPU time.
+    encoding = {name: {"zlib": True, "complevel": 1, "shuffle": True} for name, v in ds.data_vars.items()
                 if v.dtype.kind in "fiub"}
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
     return path
