@@ -4,9 +4,9 @@ Rows (each against its reference in the same run, on the same machine):
 
 * ``passes_cli``: ``qsat passes --series geometry.nc`` as a whole process, 24 satellites
   (Walker 24/6/1, 550 km, 53 deg) x 8 stations at 1 s, this tree vs the tree at ``--base``
-  (extracted with ``git archive``), and a competent Skyfield loop (find_events, then altaz
-  and range rate at 1 s inside each pass) on a subset of pairs, scaled by the pair count;
-  pass counts of all three.
+  (extracted with ``git archive``), and two Skyfield loops on a subset of pairs, scaled by
+  the pair count: the issue's competent loop (find_events, then altaz at 1 s inside each
+  pass) and bench_passes' loop (the same plus range rate); pass counts of all.
 * ``memory``: peak resident memory of the same command at ``D`` and ``4 D`` days.
 * ``engine``: 100 satellites x 20 stations at 1 s, passes + per-step geometry in process
   (compute_passes) vs python-sgp4 ``SatrecArray`` propagation alone at every 1 s.
@@ -55,6 +55,32 @@ def scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -
     return "\n".join(lines) + "\n"
 
 
+def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
+    """The issue's reference: find_events, then altaz at every second inside each pass
+    (one vectorised call per pass); passes and steps counted."""
+    from skyfield.api import EarthSatellite, load, wgs84
+
+    ts = load.timescale(builtin=True)
+    t0, t1 = ts.from_datetime(start), ts.from_datetime(start + timedelta(days=days))
+    n_pass = n_step = 0
+    for satrec in satrecs:
+        sat = EarthSatellite.from_satrec(satrec, ts)
+        for st in stations:
+            topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
+            times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
+            rise = None
+            for t, e in zip(times, events):
+                if e == 0:
+                    rise = t
+                elif e == 2 and rise is not None:
+                    n = int((t.tt - rise.tt) * 86400)
+                    alt, _, _ = (sat - topos).at(ts.tt_jd(rise.tt + np.arange(n + 1) / 86400.0)).altaz()
+                    n_pass += 1
+                    n_step += len(alt.degrees)
+                    rise = None
+    return n_pass, n_step
+
+
 def run_cli(tree: Path, args: list[str], cwd: Path) -> dict:
     """Wall time, peak RSS and exit status of ``python -m qsat ARGS`` importing ``tree``."""
     env = dict(os.environ, PYTHONPATH=str(tree))
@@ -87,13 +113,30 @@ def main(argv=None):
     parser.add_argument("--workers-days", type=float, default=None, help="window of the workers row [d]")
     parser.add_argument("--base", default="08c43f0", help="commit of the 'before' column")
     parser.add_argument("--name", default="scale_cpu")
+    parser.add_argument("--rows", default="passes_cli,memory,engine,workers,refusal",
+                        help="comma-separated rows to run")
     args = parser.parse_args(argv)
+    rows = set(args.rows.split(","))
     results = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
     tmp = Path(tempfile.mkdtemp(prefix="qsat-bench-"))
     base = base_tree(args.base, tmp)
 
-    # passes_cli: whole processes, both trees, then the Skyfield loop on a subset of pairs.
     days = args.days
+    if "passes_cli" in rows:
+        results["passes_cli"] = passes_cli(tmp, base, days)
+    if "memory" in rows:
+        results["memory"] = memory(tmp, base, days)
+    if "engine" in rows:
+        results["engine"] = engine(args.engine_days)
+    if "workers" in rows:
+        results["workers"] = workers(args.workers_days or args.engine_days)
+    if "refusal" in rows:
+        results.update(refusal_and_imports(tmp, base))
+    write(args.name, results)
+
+
+def passes_cli(tmp, base, days):
+    """Whole processes, both trees, then the Skyfield loops on a subset of pairs, scaled."""
     (tmp / "c24.toml").write_text(scenario_text(24, 6, 8, days, "1 s"))
     row = {"satellites": 24, "stations": 8, "days": days}
     for label, tree in (("after", ROOT), ("before", base)):
@@ -103,18 +146,22 @@ def main(argv=None):
         row[label] = r
     sats, sts = walker(24, 6), station_grid(8)
     sub_sats, sub_sts = sats[::6], sts[::4]  # 4 x 2 of the 192 pairs
-    t = time.perf_counter()
-    n_pass, n_step = naive_skyfield(sub_sats, sub_sts, START, days)
-    t_sub = time.perf_counter() - t
     scale = len(sats) * len(sts) / (len(sub_sats) * len(sub_sts))
-    row["skyfield_subset"] = {"pairs": len(sub_sats) * len(sub_sts), "wall_s": t_sub, "passes": n_pass,
-                              "steps": n_step, "scaled_wall_s": t_sub * scale}
-    row["speedup_vs_skyfield"] = t_sub * scale / row["after"]["wall_s"]
+    for label, loop in (("skyfield_competent", competent_skyfield), ("skyfield_with_range_rate", naive_skyfield)):
+        t = time.perf_counter()
+        n_pass, n_step = loop(sub_sats, sub_sts, START, days)
+        t_sub = time.perf_counter() - t
+        row[label] = {"pairs": len(sub_sats) * len(sub_sts), "wall_s": t_sub, "passes": n_pass,
+                      "steps": n_step, "scaled_wall_s": t_sub * scale}
+        row[f"speedup_vs_{label}"] = t_sub * scale / row["after"]["wall_s"]
+        row[f"before_speedup_vs_{label}"] = t_sub * scale / row["before"]["wall_s"]
     row["speedup_vs_before"] = row["before"]["wall_s"] / row["after"]["wall_s"]
-    results["passes_cli"] = row
     print("passes_cli", row, flush=True)
+    return row
 
-    # memory: the same command at D and 4 D days.
+
+def memory(tmp, base, days):
+    """Peak RSS of the same command at D/4 and D days, both trees, and with a Zarr series."""
     mem = {}
     for d in (days / 4, days):
         (tmp / "m.toml").write_text(scenario_text(24, 6, 8, d, "1 s"))
@@ -123,16 +170,17 @@ def main(argv=None):
                 tree, ["passes", "m.toml", "--out", "m.csv", "--series", "m.nc"], tmp)["peak_rss_gb"]
         mem.setdefault("after_zarr", {})[f"{d:g} d"] = run_cli(
             ROOT, ["passes", "m.toml", "--out", "m.csv", "--series", "m.zarr"], tmp)["peak_rss_gb"]
-    results["memory"] = mem
     print("memory", mem, flush=True)
+    return mem
 
-    # engine: 100 x 20 in process vs SatrecArray propagation alone.
+
+def engine(ed):
+    """100 x 20 at 1 s in process vs python-sgp4 SatrecArray propagation alone at every second."""
     from sgp4.api import SatrecArray
 
     from qsat.orbits.stage import compute_passes
     from qsat.scenario import loads
 
-    ed = args.engine_days
     sc = loads(scenario_text(100, 10, 20, ed, "1 s"))
     t = time.perf_counter()
     res = compute_passes(sc)
@@ -146,16 +194,20 @@ def main(argv=None):
         for k in range(0, len(sec), 3600):
             SatrecArray(sats).sgp4(np.full(len(sec[k:k + 3600]), jd0), sec[k:k + 3600] / 86400.0)
     t_prop = time.perf_counter() - t
-    results["engine"] = {"satellites": 100, "stations": 20, "days": ed, "qsat_s": t_q,
-                         "passes": len(res.passes), "steps": int(res.geometry.valid.sum()),
-                         "satrecarray_propagation_s": t_prop, "ratio_qsat_over_propagation": t_q / t_prop}
-    print("engine", results["engine"], flush=True)
+    row = {"satellites": 100, "stations": 20, "days": ed, "qsat_s": t_q, "passes": len(res.passes),
+           "steps": int(res.geometry.valid.sum()), "satrecarray_propagation_s": t_prop,
+           "ratio_qsat_over_propagation": t_q / t_prop}
+    print("engine", row, flush=True)
+    return row
 
-    # workers: a local cluster, 2 workers vs 1 (processes), the same job at 10 s.
+
+def workers(wd):
+    """A local Dask cluster, 2 worker processes vs 1, the 100 x 20 job at 10 s."""
     from qsat.montecarlo.run import open_client
     from qsat.orbits.distributed import compute_passes_distributed
 
-    wd = args.workers_days or ed
+    from qsat.scenario import loads
+
     sc = loads(scenario_text(100, 10, 20, wd, "10 s"))
     work = {"satellites": 100, "stations": 20, "days": wd, "step_s": 10}
     for n in (1, 2):
@@ -171,10 +223,13 @@ def main(argv=None):
             client.close()
             cluster.close()
     work["speedup_2_over_1"] = work["1_workers_s"] / work["2_workers_s"]
-    results["workers"] = work
     print("workers", work, flush=True)
+    return work
 
-    # refusal and imports
+
+def refusal_and_imports(tmp, base):
+    """Time to the one-line refusal of a 1000 yr window; import times of both trees."""
+    results = {}
     (tmp / "k.toml").write_text(scenario_text(24, 6, 8, 1000 * 365.25, "1 s"))
     results["refusal"] = run_cli(ROOT, ["passes", "k.toml", "--out", "k.csv", "--series", "k.nc"], tmp)
     imports = {}
@@ -189,7 +244,7 @@ def main(argv=None):
             imports.setdefault(label, {})[what] = min(ts)
     results["imports"] = imports
     print("refusal", results["refusal"], "imports", imports, flush=True)
-    write(args.name, results)
+    return results
 
 
 if __name__ == "__main__":

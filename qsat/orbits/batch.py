@@ -238,10 +238,32 @@ def _illinois(f, lo, hi, f_lo, f_hi, iterations: int = ILLINOIS_ITERATIONS):
     return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
 
 
-def screen_times(grid: TimeGrid, step_s: float) -> np.ndarray:
-    """The global screen grid: ``i * step_s`` up to the window's end, which is always a sample."""
-    end = grid.duration_s
-    return np.unique(np.append(np.arange(0.0, end, step_s), end))
+@dataclass(frozen=True)
+class ScreenGrid:
+    """The global screen grid: ``t_i = i * step_s`` before the window's end, which is always the
+    last sample. Samples are made per block, so a long window never holds them all."""
+
+    step_s: float
+    end_s: float
+
+    def __len__(self) -> int:
+        return int(math.ceil(self.end_s / self.step_s)) + 1 if self.end_s > 0 else 1
+
+    def times(self, first: int, stop: int) -> np.ndarray:
+        """Samples ``first .. stop - 1``."""
+        t = np.arange(first, stop) * self.step_s
+        if stop == len(self):
+            t[-1] = self.end_s
+        return t
+
+    def first_at_or_after(self, t_s: float) -> int:
+        """Index of the first sample at or after ``t_s`` (exactly, whatever the rounding of t/step)."""
+        i = max(0, int(math.ceil(t_s / self.step_s)))
+        while i > 0 and (i - 1) * self.step_s >= t_s:
+            i -= 1
+        while i * self.step_s < t_s:
+            i += 1
+        return min(i, len(self) - 1)
 
 
 def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad, mask_rad: float,
@@ -260,21 +282,21 @@ def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, station
     Returns the passes (:meth:`PassRecords.canonical`) and ``{satellite index: sorted
     SGP4 error codes}`` for satellites SGP4 could not propagate over part of the window.
     """
-    t_all = screen_times(grid, screen_step_s)
-    _, omega = grid.gmst(t_all[:1])
+    screen = ScreenGrid(float(screen_step_s), grid.duration_s)
+    omega = grid.gmst_rate_rad_s
     evaluate = Evaluator(propagator, grid, stations_itrs_m, stations_latlon_rad, omega)
-    n_int = max(len(t_all) - 1, 1)  # screen intervals; the last block also owns the end sample
+    n_int = max(len(screen) - 1, 1)  # screen intervals; the last block also owns the end sample
     per_block = n_int if block_s is None else max(1, int(block_s // screen_step_s))
-    halo = len(t_all) if not math.isfinite(halo_s) else int(math.ceil(halo_s / screen_step_s)) + 1
+    halo = len(screen) if not math.isfinite(halo_s) else int(math.ceil(halo_s / screen_step_s)) + 1
     first_i, stop_i = 0, n_int
     if span_s is not None:
-        first_i, stop_i = (int(np.searchsorted(t_all[:n_int], t, side="left")) for t in span_s)
+        first_i, stop_i = (min(screen.first_at_or_after(t), n_int) for t in span_s)
     errors: dict[int, set] = {}
     parts = []
     for i0 in range(first_i, stop_i, per_block):
         i1 = min(i0 + per_block, stop_i)
         while True:
-            found = _block_passes(t_all, i0, i1, halo, grid, propagator, stations_itrs_m, stations_latlon_rad,
+            found = _block_passes(screen, i0, i1, halo, grid, propagator, stations_itrs_m, stations_latlon_rad,
                                   mask_rad, evaluate, errors)
             if found is not None:
                 parts.extend(found)
@@ -284,11 +306,11 @@ def find_passes(grid: TimeGrid, propagator: Propagator, stations_itrs_m, station
     return records.take(records.canonical()), {s: sorted(c) for s, c in sorted(errors.items())}
 
 
-def _block_passes(t_all, i0, i1, halo, grid, propagator, st_itrs, st_latlon, mask_rad, evaluate, errors):
+def _block_passes(screen, i0, i1, halo, grid, propagator, st_itrs, st_latlon, mask_rad, evaluate, errors):
     """Passes culminating in screen intervals [i0, i1); None when a rise or set lies beyond the halo."""
-    nc_all = len(t_all)
+    nc_all = len(screen)
     lo, hi = max(0, i0 - halo), min(nc_all, i1 + 1 + halo)
-    t_c = t_all[lo:hi]
+    t_c = screen.times(lo, hi)
     nc, nsta = len(t_c), len(st_itrs)
     theta_c, omega = grid.gmst(t_c)
     jd, fr = grid.utc_parts(t_c)
@@ -312,7 +334,7 @@ def _block_passes(t_all, i0, i1, halo, grid, propagator, st_itrs, st_latlon, mas
         eld = np.nan_to_num(eld.reshape(ns * nsta, nc), nan=0.0)
         pair_sat = np.repeat(first + np.arange(ns), nsta)
         pair_sta = np.tile(np.arange(nsta), ns)
-        found = _passes_of_pairs(pair_sat, pair_sta, t_c, el, eld, mask_rad, evaluate, own, t_all[-1])
+        found = _passes_of_pairs(pair_sat, pair_sta, t_c, el, eld, mask_rad, evaluate, own, screen.end_s)
         if found is None:
             return None
         parts.append(found)

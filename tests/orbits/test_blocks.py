@@ -76,3 +76,15 @@ def test_streamed_blocks_reassemble_the_whole(scenario, whole, monkeypatch):
         assert whole.geometry.valid.sel({"pass": t["pass_id"].to_numpy()}).sum() == ds.valid.sum()
         for name in ("elevation_deg", "slant_range_m", "sun_altitude_deg", "moon_separation_deg", "sunlit"):
             np.testing.assert_array_equal(ds[name].values, ref[name].values)
+
+
+@pytest.mark.parametrize("step_s, end_s", [(300.0, 86400.0), (300.0, 86399.5), (0.1, 7.05), (7.0, 7.0)])
+def test_screen_grid_samples(step_s, end_s):
+    grid = batch.ScreenGrid(step_s, end_s)
+    expected = np.unique(np.append(np.arange(0.0, end_s, step_s), end_s))
+    assert len(grid) == len(expected)
+    np.testing.assert_array_equal(grid.times(0, len(grid)), expected)
+    np.testing.assert_array_equal(grid.times(1, 3), expected[1:3])
+    for t in expected[:-1]:
+        assert grid.first_at_or_after(t) == int(np.searchsorted(expected, t))
+        assert grid.first_at_or_after(t + 1e-6) == int(np.searchsorted(expected, t + 1e-6))
