@@ -56,8 +56,8 @@ def scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -
 
 
 def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
-    """The issue's reference: find_events, then altaz at every second inside each pass
-    (one vectorised call per pass); passes and steps counted."""
+    """The issue's reference: find_events, then altaz at every second inside the passes, one
+    vectorised call for all passes of a satellite-station pair; passes and steps counted."""
     from skyfield.api import EarthSatellite, load, wgs84
 
     ts = load.timescale(builtin=True)
@@ -68,16 +68,17 @@ def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
         for st in stations:
             topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
             times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
-            rise = None
+            spans, rise = [], None
             for t, e in zip(times, events):
                 if e == 0:
-                    rise = t
+                    rise = t.tt
                 elif e == 2 and rise is not None:
-                    n = int((t.tt - rise.tt) * 86400)
-                    alt, _, _ = (sat - topos).at(ts.tt_jd(rise.tt + np.arange(n + 1) / 86400.0)).altaz()
-                    n_pass += 1
-                    n_step += len(alt.degrees)
+                    spans.append(rise + np.arange(int((t.tt - rise) * 86400) + 1) / 86400.0)
                     rise = None
+            if spans:
+                alt, _, _ = (sat - topos).at(ts.tt_jd(np.concatenate(spans))).altaz()
+                n_pass += len(spans)
+                n_step += len(alt.degrees)
     return n_pass, n_step
 
 
