@@ -28,30 +28,39 @@ from _common import timed, write  # noqa: E402
 START = datetime(2026, 6, 8, tzinfo=timezone.utc)
 
 
-def naive_skyfield(satrecs, stations, start, days, mask_deg=10.0):
-    """find_events, then altaz + range rate at every second of each pass."""
+def skyfield_pair_events(satrecs, stations, start, days, mask_deg=10.0):
+    """For every satellite-station pair: (timescale, satellite - topos, rise/set times as TT
+    Julian dates in pairs) from ``find_events``, as a Skyfield user gets them."""
     from skyfield.api import EarthSatellite, load, wgs84
 
     ts = load.timescale(builtin=True)
     t0, t1 = ts.from_datetime(start), ts.from_datetime(start + timedelta(days=days))
-    n_pass = n_step = 0
     for satrec in satrecs:
         sat = EarthSatellite.from_satrec(satrec, ts)
         for st in stations:
             topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
             times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
-            rises = [t for t, e in zip(times, events) if e == 0]
-            sets = [t for t, e in zip(times, events) if e == 2]
-            for rise, set_ in zip(rises, sets):
-                if set_.tt < rise.tt:
-                    continue
-                n = int((set_.tt - rise.tt) * 86400)
-                t = ts.tt_jd(rise.tt + np.arange(n + 1) / 86400.0)
-                rel = (sat - topos).at(t)
-                alt, az, dist = rel.altaz()
-                rel.frame_latlon_and_rates(topos)
-                n_pass += 1
-                n_step += len(alt.degrees)
+            spans, rise = [], None
+            for t, e in zip(times, events):
+                if e == 0:
+                    rise = t.tt
+                elif e == 2 and rise is not None:
+                    spans.append((rise, t.tt))
+                    rise = None
+            yield ts, sat - topos, topos, spans
+
+
+def naive_skyfield(satrecs, stations, start, days, mask_deg=10.0):
+    """find_events, then altaz + range rate at every second of each pass."""
+    n_pass = n_step = 0
+    for ts, rel_of, topos, spans in skyfield_pair_events(satrecs, stations, start, days, mask_deg):
+        for rise, set_ in spans:
+            n = int((set_ - rise) * 86400)
+            rel = rel_of.at(ts.tt_jd(rise + np.arange(n + 1) / 86400.0))
+            alt, az, dist = rel.altaz()
+            rel.frame_latlon_and_rates(topos)
+            n_pass += 1
+            n_step += len(alt.degrees)
     return n_pass, n_step
 
 

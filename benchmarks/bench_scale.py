@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from _common import write  # noqa: E402
-from bench_passes import START, naive_skyfield, station_grid, walker  # noqa: E402
+from bench_passes import START, naive_skyfield, skyfield_pair_events, station_grid, walker  # noqa: E402
 
 
 def scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -> str:
@@ -58,27 +58,13 @@ def scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -
 def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
     """The issue's reference: find_events, then altaz at every second inside the passes, one
     vectorised call for all passes of a satellite-station pair; passes and steps counted."""
-    from skyfield.api import EarthSatellite, load, wgs84
-
-    ts = load.timescale(builtin=True)
-    t0, t1 = ts.from_datetime(start), ts.from_datetime(start + timedelta(days=days))
     n_pass = n_step = 0
-    for satrec in satrecs:
-        sat = EarthSatellite.from_satrec(satrec, ts)
-        for st in stations:
-            topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
-            times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
-            spans, rise = [], None
-            for t, e in zip(times, events):
-                if e == 0:
-                    rise = t.tt
-                elif e == 2 and rise is not None:
-                    spans.append(rise + np.arange(int((t.tt - rise) * 86400) + 1) / 86400.0)
-                    rise = None
-            if spans:
-                alt, _, _ = (sat - topos).at(ts.tt_jd(np.concatenate(spans))).altaz()
-                n_pass += len(spans)
-                n_step += len(alt.degrees)
+    for ts, rel, _, spans in skyfield_pair_events(satrecs, stations, start, days, mask_deg):
+        if spans:
+            tt = np.concatenate([a + np.arange(int((b - a) * 86400) + 1) / 86400.0 for a, b in spans])
+            alt, _, _ = rel.at(ts.tt_jd(tt)).altaz()
+            n_pass += len(spans)
+            n_step += len(alt.degrees)
     return n_pass, n_step
 
 
