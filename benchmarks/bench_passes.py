@@ -4,8 +4,8 @@ Two cases, as the pass-engine issue asks (side by side, same process, same machi
 
 1. ``single``: one satellite (ISS), one station, 7 days, geometry at 1 s inside passes.
 2. ``constellation``: 100 satellites (Walker 100/10/1 at 550 km, 53 deg) x 20 stations x
-   30 days. qsat's batched engine runs the whole case (day by day, so the padded
-   per-step arrays stay within memory); the naive Skyfield loop is run on a subset of
+   30 days. qsat's batched engine runs the whole case (passes over the whole window, per-step
+   arrays in groups, so they stay within memory); the naive Skyfield loop is run on a subset of
    satellite-station pairs over the same 30 days and scaled by the pair count (its cost
    is per pair: one ``find_events`` and one ``altaz`` per pass), and qsat is also timed
    on that same subset for a like-for-like ratio.
@@ -28,30 +28,39 @@ from _common import timed, write  # noqa: E402
 START = datetime(2026, 6, 8, tzinfo=timezone.utc)
 
 
-def naive_skyfield(satrecs, stations, start, days, mask_deg=10.0):
-    """find_events, then altaz + range rate at every second of each pass."""
+def skyfield_pair_events(satrecs, stations, start, days, mask_deg=10.0):
+    """For every satellite-station pair: (timescale, satellite - topos, rise/set times as TT
+    Julian dates in pairs) from ``find_events``, as a Skyfield user gets them."""
     from skyfield.api import EarthSatellite, load, wgs84
 
     ts = load.timescale(builtin=True)
     t0, t1 = ts.from_datetime(start), ts.from_datetime(start + timedelta(days=days))
-    n_pass = n_step = 0
     for satrec in satrecs:
         sat = EarthSatellite.from_satrec(satrec, ts)
         for st in stations:
             topos = wgs84.latlon(st.latitude_deg, st.longitude_deg, elevation_m=st.altitude_m)
             times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
-            rises = [t for t, e in zip(times, events) if e == 0]
-            sets = [t for t, e in zip(times, events) if e == 2]
-            for rise, set_ in zip(rises, sets):
-                if set_.tt < rise.tt:
-                    continue
-                n = int((set_.tt - rise.tt) * 86400)
-                t = ts.tt_jd(rise.tt + np.arange(n + 1) / 86400.0)
-                rel = (sat - topos).at(t)
-                alt, az, dist = rel.altaz()
-                rel.frame_latlon_and_rates(topos)
-                n_pass += 1
-                n_step += len(alt.degrees)
+            spans, rise = [], None
+            for t, e in zip(times, events):
+                if e == 0:
+                    rise = t.tt
+                elif e == 2 and rise is not None:
+                    spans.append((rise, t.tt))
+                    rise = None
+            yield ts, sat - topos, topos, spans
+
+
+def naive_skyfield(satrecs, stations, start, days, mask_deg=10.0):
+    """find_events, then altaz + range rate at every second of each pass."""
+    n_pass = n_step = 0
+    for ts, rel_of, topos, spans in skyfield_pair_events(satrecs, stations, start, days, mask_deg):
+        for rise, set_ in spans:
+            n = int((set_ - rise) * 86400)
+            rel = rel_of.at(ts.tt_jd(rise + np.arange(n + 1) / 86400.0))
+            alt, az, dist = rel.altaz()
+            rel.frame_latlon_and_rates(topos)
+            n_pass += 1
+            n_step += len(alt.degrees)
     return n_pass, n_step
 
 
@@ -83,7 +92,8 @@ def station_grid(n=20):
 
 
 def qsat_passes(satrecs, stations, start, days, mask_deg=10.0, mode="numpy"):
-    """qsat's batched engine: passes, per-step geometry at 1 s, Sun/Moon, products."""
+    """qsat's batched engine: passes (the whole window, searched in one-day blocks, so a pass
+    over midnight counts once), per-step geometry at 1 s in groups of ~1e6 steps, products."""
     from qsat.orbits import batch, steps as step_mod
     from qsat.orbits.products import build
     from qsat.orbits.propagate import Propagator
@@ -93,13 +103,18 @@ def qsat_passes(satrecs, stations, start, days, mask_deg=10.0, mode="numpy"):
     st_itrs = np.array([s.itrs_m() for s in stations])
     st_latlon = np.array([s.latlon_rad for s in stations])
     propagator = Propagator(satrecs, mode)
+    grid = TimeGrid.from_window(start, days * 86400.0, 1.0)
+    screen = batch.screen_plan(satrecs, np.radians(mask_deg))
+    records, _ = batch.find_passes(grid, propagator, st_itrs, st_latlon, np.radians(mask_deg), screen.step_s,
+                                   block_s=86400.0, halo_s=screen.max_pass_s)
+    cum = np.cumsum(step_mod.step_counts(grid, records))
+    edges = np.unique(np.concatenate([[0], np.searchsorted(cum, np.arange(1e6, cum[-1], 1e6)), [len(records)]]))
     n_pass = n_step = 0
-    for day in range(int(np.ceil(days))):
-        span = min(1.0, days - day)
-        grid = TimeGrid.from_window(start + timedelta(days=day), span * 86400.0, 1.0)
-        records, _ = batch.find_passes(grid, propagator, st_itrs, st_latlon, np.radians(mask_deg))
-        steps = step_mod.batched_steps(grid, propagator, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
-        table, ds = build(grid, [f"SAT{i}" for i in range(len(satrecs))], stations, records, steps,
+    for a, b in zip(edges[:-1], edges[1:]):
+        part = records.take(np.arange(a, b))
+        sky = SkyTable.for_span(grid, float(part.t_rise.min()), float(part.t_set.max()))
+        steps = step_mod.batched_steps(grid, propagator, st_itrs, st_latlon, part, sky)
+        table, ds = build(grid, [f"SAT{i}" for i in range(len(satrecs))], stations, part, steps,
                           night_sun_altitude_deg=-12.0)
         n_pass += len(table)
         n_step += int(ds.valid.sum())

@@ -9,6 +9,9 @@ QSAT_GLOBAL void topocentric_pairs(const double* r_teme_km, const double* v_teme
                                    long long n,
                                    double* az_rad, double* el_rad, double* range_m,
                                    double* range_rate_m_s, double* el_rate_rad_s) {
+#if !defined(__CUDACC__) && !defined(__CUDACC_RTC__) && defined(_OPENMP)
+#pragma omp parallel for schedule(static) if (n > 4096)  // host build: elements are independent
+#endif
     QSAT_FOR(i, n) {
         long long k = row[i], s = sta[i];
         qsat_topocentric(r_teme_km + 3 * k, v_teme_km_s + 3 * k, theta_rad[k], omega_rad_s,

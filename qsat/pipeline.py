@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from . import __version__
-from .backend import resolve
+from .backend import compute_mode, resolve
 from .errors import QsatWarning
 from .scenario import Scenario
 
@@ -55,6 +55,7 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     data_versions: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)  # in-memory objects shared between stages, not written
+    mode: str | None = None  # the pass engine's compute mode (backend.compute_mode); None: from backend
 
     def warn(self, message: str) -> None:
         """Record a warning in the result and show it to the user."""
@@ -68,6 +69,7 @@ class Run:
             "scenario_name": self.scenario.name,
             "scenario_sha256": self.scenario.digest(),
             "backend": self.backend,
+            "compute_mode": self.mode or self.backend,
             "seed": self.scenario.seed,
             "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "python": platform.python_version(),
@@ -78,7 +80,7 @@ class Run:
 
 def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None) -> Run:
     """Run every applicable stage (up to and including ``until``)."""
-    run = Run(scenario=scenario, backend=resolve(backend))
+    run = Run(scenario=scenario, backend=resolve(backend), mode=compute_mode(backend))
     for stage in STAGES:
         if stage.applies(scenario):
             if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name

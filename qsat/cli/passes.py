@@ -1,4 +1,10 @@
-"""``qsat passes SCENARIO --out passes.csv [--series geometry.nc]``: the pass table."""
+"""``qsat passes SCENARIO --out passes.csv [--series geometry.nc|.zarr]``: the pass table.
+
+The job is sized before it runs and refused with one line if it cannot fit. The
+batched engine computes and writes the per-step geometry (NetCDF or Zarr) group by
+group of passes, so memory is set by the group, not by the window; only the pass
+table (one row per pass) is held whole.
+"""
 
 from __future__ import annotations
 
@@ -10,35 +16,100 @@ from . import add_backend_option
 def register(sub) -> None:
     p = sub.add_parser("passes", help="find every pass of every satellite over every station",
                        description="Find every pass above the elevation mask and write the pass table "
-                                   "(CSV) and, optionally, the per-step geometry (NetCDF).")
+                                   "(CSV) and, optionally, the per-step geometry (NetCDF .nc or Zarr .zarr), "
+                                   "written as it is computed.")
     p.add_argument("scenario", type=Path, help="scenario file (TOML)")
     p.add_argument("--out", type=Path, required=True, help="pass table to write (.csv, or .parquet with qsat[outputs])")
-    p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc)")
+    p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc or .zarr)")
     p.add_argument("--engine", choices=("batched", "skyfield"), default=None,
                    help="pass engine (default: the scenario's [engine] passes, else batched)")
+    p.add_argument("--scheduler", default=None,
+                   help="run on a running Dask scheduler (tcp://host:8786): satellite blocks x time blocks")
+    p.add_argument("--workers", type=int, default=None,
+                   help="run on a local Dask cluster of this many worker processes (127.0.0.1)")
+    p.add_argument("--sat-block", type=int, default=None, help="satellites per Dask task (default: all)")
+    p.add_argument("--time-block", default=None,
+                   help="window per Dask task, e.g. '1 d' (default: one day); the result is the same for any")
     add_backend_option(p)
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
-    from ..outputs import check_product_path, write_dataset, write_table
+    from ..backend import compute_mode, resolve
+    from ..outputs import append_dataset, check_product_path, write_dataset, write_table
     from ..pipeline import Run
-    from ..backend import resolve
-    from ..orbits.stage import compute_passes
+    from ..orbits.products import pad_steps
+    from ..orbits.stage import compute_passes, plan
+    from ..orbits.steps import step_counts
     from ..orbits.timebase import data_versions
 
     check_product_path(args.out, "table")
     if args.series is not None:
         check_product_path(args.series, "dataset", "--series")
     scenario = scenario_mod.load(args.scenario)
-    run = Run(scenario=scenario, backend=resolve(args.backend))
-    result = compute_passes(scenario, engine=args.engine, backend=run.backend)
-    for message in result.warnings:
-        run.warn(message)
+    run = Run(scenario=scenario, backend=resolve(args.backend), mode=compute_mode(args.backend))
     run.data_versions.update(data_versions())
-    write_table(result.passes, args.out, run.provenance())
-    if args.series is not None:
-        write_dataset(result.geometry, args.series, run.provenance())
-    print(f"{len(result.passes)} passes -> {args.out}")
+    distributed = args.scheduler is not None or args.workers is not None
+    streamed = (args.engine or scenario.engine.passes) == "batched" and not distributed
+    if distributed:
+        result = _distributed(args, scenario, run.mode)
+        for message in result.warnings:
+            run.warn(message)
+        table = result.passes
+        if args.series is not None:
+            write_dataset(result.geometry, args.series, run.provenance())
+    elif not streamed:
+        result = compute_passes(scenario, engine=args.engine, mode=run.mode)
+        for message in result.warnings:
+            run.warn(message)
+        table = result.passes
+        if args.series is not None:
+            write_dataset(result.geometry, args.series, run.provenance())
+    else:
+        import pandas as pd
+
+        job = plan(scenario, mode=run.mode)
+        job.check(streamed=True, outputs={"--out": args.out, "--series": args.series})
+        propagator = job.propagator()
+        records = job.find(propagator)
+        for message in job.warnings:
+            run.warn(message)
+        width = int(step_counts(job.grid, records).max(initial=0))
+        tables = []
+        for table, ds in job.blocks(propagator, records):
+            if args.series is not None:
+                append_dataset(pad_steps(ds, width), args.series, run.provenance(), dim="pass",
+                               first=not tables)
+            tables.append(table)
+        table = pd.concat(tables, ignore_index=True)
+    write_table(table, args.out, run.provenance())
+    print(f"{len(table)} passes -> {args.out}")
     return 0
+
+
+def _distributed(args, scenario, mode):
+    """The batched engine as Dask tasks on ``--scheduler`` or a local ``--workers`` cluster."""
+    from ..errors import QsatInputError
+    from ..montecarlo.run import open_client
+    from ..orbits.distributed import compute_passes_distributed
+    from ..units import to_si
+
+    if args.engine == "skyfield":
+        raise QsatInputError("--engine", "skyfield", "the batched engine with --scheduler/--workers")
+    if args.workers is not None and args.workers < 1:
+        raise QsatInputError("--workers", args.workers, "a positive number of worker processes")
+    if args.sat_block is not None and args.sat_block < 1:
+        raise QsatInputError("--sat-block", args.sat_block, "a positive number of satellites")
+    time_block_s = 86400.0 if args.time_block is None else to_si(args.time_block, "s", "--time-block")
+    if time_block_s <= 0:
+        raise QsatInputError("--time-block", args.time_block, "a positive duration such as '1 d'")
+    client, owned = open_client(args.scheduler, workers=args.workers)
+    try:
+        return compute_passes_distributed(scenario, client, mode=mode, sat_block=args.sat_block,
+                                          time_block_s=time_block_s)
+    finally:
+        cluster = client.cluster if owned else None
+        client.close()
+        if cluster is not None:
+            cluster.close()

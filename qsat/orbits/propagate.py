@@ -63,6 +63,25 @@ class Propagator:
         e, r, v = self._kernel(self._packed[s:s + 1], jd, fr)
         return e[0], r[0], v[0]
 
+    def pairs(self, sat, jd, fr):
+        """Satellite ``sat[i]`` at ``(jd[i], fr[i])``: (error (n,), r (n, 3) km, v (n, 3) km/s)."""
+        sat = np.asarray(sat, dtype=np.int64)
+        jd = np.ascontiguousarray(jd, dtype=np.float64)
+        fr = np.ascontiguousarray(fr, dtype=np.float64)
+        if self.mode != "numpy":
+            from . import sgp4_gpu
+
+            return sgp4_gpu.propagate_pairs(self._packed, sat, jd, fr, mode=self.mode)
+        # python-sgp4 propagates one satellite at a time: one call per satellite present.
+        error = np.zeros(len(sat), dtype=np.uint8)
+        r, v = np.empty((len(sat), 3)), np.empty((len(sat), 3))
+        order = np.argsort(sat, kind="stable")
+        bounds = np.searchsorted(sat[order], np.unique(sat[order]))
+        for a, b in zip(bounds, list(bounds[1:]) + [len(sat)]):
+            rows = order[a:b]
+            error[rows], r[rows], v[rows] = self.satrecs[sat[rows[0]]].sgp4_array(jd[rows], fr[rows])
+        return error, r, v
+
     def _kernel(self, packed, jd, fr):
         from . import sgp4_gpu
 

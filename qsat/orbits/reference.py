@@ -33,7 +33,8 @@ def find_passes(grid: TimeGrid, satrecs, stations, mask_deg: float) -> PassRecor
                 warnings.filterwarnings("ignore", "Setting the dtype on a NumPy array", DeprecationWarning)
                 times, events = sat.find_events(topos, t0, t1, altitude_degrees=mask_deg)
             parts.extend(_assemble(s, j, times, events, grid, sat, topos, mask_deg))
-    return PassRecords.concat(parts).order()
+    records = PassRecords.concat(parts)
+    return records.take(records.canonical())
 
 
 def _seconds(grid: TimeGrid, t) -> np.ndarray:

@@ -36,10 +36,12 @@ from .._paths import kernels_dir
 from ..backend import array_namespace, to_numpy
 from ..errors import QsatInputError
 
-__all__ = ["FIELDS", "pack_elements", "propagate", "propagate_host", "propagate_numpy", "error_report"]
+__all__ = ["FIELDS", "pack_elements", "propagate", "propagate_host", "propagate_numpy", "propagate_pairs",
+           "error_report"]
 
 KERNEL = "sgp4"
 FUNCTION = "sgp4_propagate"
+PAIRS_FUNCTION = "sgp4_propagate_pairs"
 MINUTES_PER_DAY = 1440.0
 
 
@@ -234,6 +236,41 @@ def propagate_numpy(packed, jd, fr):
             (np.tile(fr, nsat) - c("jdsatepochf")) * MINUTES_PER_DAY
         error, r, v = _sgp4_numpy(c, t)
     return error.reshape(nsat, ntime), r.reshape(nsat, ntime, 3), v.reshape(nsat, ntime, 3)
+
+
+def propagate_pairs(packed, sat, jd, fr, *, mode: str = "host"):
+    """Satellite ``sat[i]`` at two-part UTC Julian date ``(jd[i], fr[i])``, for every i.
+
+    ``mode``: "host" (the g++ build), "cupy" (the GPU; CuPy arrays in and out) or
+    "numpy" (the twin). Returns error (n,) uint8, r (n, 3) km, v (n, 3) km/s in TEME,
+    each element as :func:`propagate` computes it for that satellite and time.
+    """
+    xp = np
+    if mode == "cupy":
+        import cupy
+
+        xp = cupy
+    sat = xp.ascontiguousarray(xp.asarray(sat, dtype=xp.int64))
+    jd = xp.ascontiguousarray(xp.asarray(jd, dtype=xp.float64))
+    fr = xp.ascontiguousarray(xp.asarray(fr, dtype=xp.float64))
+    packed = xp.ascontiguousarray(xp.asarray(packed, dtype=xp.float64))
+    n = int(sat.shape[0])
+    if mode == "numpy":
+        col = {name: j for j, name in enumerate(FIELDS)}
+
+        def c(name):
+            return packed[sat, col[name]]
+
+        with np.errstate(all="ignore"):
+            t = (jd - c("jdsatepoch")) * MINUTES_PER_DAY + (fr - c("jdsatepochf")) * MINUTES_PER_DAY
+            return _sgp4_numpy(c, t)
+    error, r, v = xp.empty(n, dtype=xp.uint8), xp.empty((n, 3), dtype=xp.float64), xp.empty((n, 3), dtype=xp.float64)
+    if mode == "host":
+        kernels.host_call(KERNEL, PAIRS_FUNCTION, packed, packed.shape[1], sat, jd, fr, n, error, r, v)
+    else:
+        kernels.launch(KERNEL, PAIRS_FUNCTION, n, (packed, np.int64(packed.shape[1]), sat, jd, fr, np.int64(n),
+                                                   error, r, v))
+    return error, r, v
 
 
 def _sgp4_numpy(c, t):

@@ -11,12 +11,30 @@ satellite and station share one frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .timebase import TimeGrid, planets
 
 EARTH_RADIUS_M = 6378137.0  # WGS84 equatorial radius: the shadow cylinder's radius
+#: Spacing of the Sun/Moon nodes [s] and how many nodes Skyfield computes in one call (one day).
+NODE_STEP_S = 600.0
+NODES_PER_CHUNK = 144
+
+
+@lru_cache(maxsize=64)
+def _sky_chunk(grid: TimeGrid, node_step_s: float, chunk: int):
+    """Apparent geocentric Sun and Moon in TEME [m] at nodes ``chunk*N .. (chunk+1)*N``."""
+    from skyfield.sgp4lib import TEME
+
+    nodes = (chunk * NODES_PER_CHUNK + np.arange(NODES_PER_CHUNK + 1)) * node_step_s
+    t = grid.skyfield_time(nodes)
+    eph = planets()
+    earth = eph["earth"]
+    sun = earth.at(t).observe(eph["sun"]).apparent().frame_xyz(TEME).m.T
+    moon = earth.at(t).observe(eph["moon"]).apparent().frame_xyz(TEME).m.T
+    return nodes, np.ascontiguousarray(sun), np.ascontiguousarray(moon)
 
 
 def _rotate_z(vectors, theta):
@@ -33,16 +51,26 @@ class SkyTable:
     moon_teme_m: np.ndarray  # (nodes, 3)
 
     @classmethod
-    def for_grid(cls, grid: TimeGrid, node_step_s: float = 600.0) -> "SkyTable":
-        from skyfield.sgp4lib import TEME
+    def for_grid(cls, grid: TimeGrid, node_step_s: float = NODE_STEP_S) -> "SkyTable":
+        """Nodes over the whole window."""
+        return cls.for_span(grid, 0.0, grid.duration_s, node_step_s)
 
-        nodes = np.arange(0.0, grid.duration_s + node_step_s, node_step_s)
-        t = grid.skyfield_time(nodes)
-        eph = planets()
-        earth = eph["earth"]
-        sun = earth.at(t).observe(eph["sun"]).apparent().frame_xyz(TEME).m.T
-        moon = earth.at(t).observe(eph["moon"]).apparent().frame_xyz(TEME).m.T
-        return cls(nodes, np.ascontiguousarray(sun), np.ascontiguousarray(moon))
+    @classmethod
+    def for_span(cls, grid: TimeGrid, t0_s: float, t1_s: float, node_step_s: float = NODE_STEP_S) -> "SkyTable":
+        """Nodes covering ``[t0_s, t1_s]`` (seconds after the grid start).
+
+        Nodes lie on the global grid ``k * node_step_s`` and are computed in fixed chunks
+        of ``NODES_PER_CHUNK`` (Skyfield's light-time iteration runs over a whole call),
+        so a node's value is the same whichever span asked for it.
+        """
+        c0 = int(np.floor(max(t0_s, 0.0) / node_step_s)) // NODES_PER_CHUNK
+        c1 = int(np.floor(max(t1_s, 0.0) / node_step_s)) // NODES_PER_CHUNK
+        chunks = [_sky_chunk(grid, node_step_s, c) for c in range(c0, c1 + 1)]
+        # Chunk c holds nodes c*N .. (c+1)*N; consecutive chunks share their boundary node.
+        nodes = np.concatenate([ch[0][:-1] for ch in chunks[:-1]] + [chunks[-1][0]])
+        sun = np.concatenate([ch[1][:-1] for ch in chunks[:-1]] + [chunks[-1][1]])
+        moon = np.concatenate([ch[2][:-1] for ch in chunks[:-1]] + [chunks[-1][2]])
+        return cls(nodes, sun, moon)
 
     def _interp(self, table: np.ndarray, t_s: np.ndarray) -> np.ndarray:
         t_s = np.asarray(t_s, dtype=np.float64)

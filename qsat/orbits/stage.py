@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..backend import resolve as resolve_backend
+from ..backend import compute_mode
 from ..errors import QsatInputError
 from ..scenario import Scenario
-from . import batch, reference, steps as step_mod
+from . import batch, reference, sizing, steps as step_mod
 from .elements import Satellite, resolve_satellite
 from .products import build
 from .propagate import Propagator
@@ -58,50 +58,167 @@ def resolve(scenario: Scenario) -> tuple[TimeGrid, list[Satellite], list[Station
     return grid, sats, stations, warnings
 
 
+#: Time blocks of the pass search [s]: one day of screen samples per block.
+DEFAULT_BLOCK_S = 86400.0
+#: Steps computed together in one group of passes: ~0.3 GB of per-step arrays at a time.
+STEPS_PER_GROUP = 1_000_000
+
+
+@dataclass
+class PassJob:
+    """A scenario's pass computation, resolved and planned but not yet run."""
+
+    scenario: Scenario
+    grid: TimeGrid
+    satellites: list[Satellite]
+    stations: list[Station]
+    warnings: list[str]
+    mode: str
+    screen: batch.ScreenPlan
+    block_s: float
+
+    @property
+    def mask_rad(self) -> float:
+        return float(np.radians(self.scenario.constraints.elevation_mask_deg))
+
+    @property
+    def stations_itrs_m(self) -> np.ndarray:
+        return np.array([s.itrs_m() for s in self.stations])
+
+    @property
+    def stations_latlon_rad(self) -> np.ndarray:
+        return np.array([s.latlon_rad for s in self.stations])
+
+    def propagator(self) -> Propagator:
+        return Propagator([s.satrec for s in self.satellites], self.mode)
+
+    def find(self, propagator: Propagator | None = None) -> batch.PassRecords:
+        """Pass records of the whole window, searched block by block; SGP4 failures become warnings."""
+        records, errors = self.search(propagator or self.propagator())
+        self.report(errors)
+        return records
+
+    def search(self, propagator: Propagator, span_s: tuple[float, float] | None = None):
+        """(pass records without sub-second passes, SGP4 errors) of ``propagator``'s satellites."""
+        records, errors = batch.find_passes(self.grid, propagator, self.stations_itrs_m, self.stations_latlon_rad,
+                                            self.mask_rad, self.screen.step_s, block_s=self.block_s,
+                                            halo_s=self.screen.max_pass_s, span_s=span_s)
+        return _drop_short(records), errors
+
+    def report(self, errors: dict) -> None:
+        """Warnings for satellites SGP4 could not propagate (``{satellite index: codes}``)."""
+        for s, codes in sorted(errors.items()):
+            self.warnings.append(f"satellite {self.satellites[s].name}: SGP4 failed over part of the window ("
+                                 + "; ".join(SGP4_MESSAGES.get(c, f"code {c}") for c in codes)
+                                 + "); no passes reported while it fails")
+
+    def groups(self, records: batch.PassRecords) -> list[np.ndarray]:
+        """Consecutive slices of ``records`` holding about ``STEPS_PER_GROUP`` steps each."""
+        counts = step_mod.step_counts(self.grid, records)
+        cum = np.cumsum(counts)
+        cuts = np.searchsorted(cum, np.arange(STEPS_PER_GROUP, cum[-1] if len(cum) else 0, STEPS_PER_GROUP),
+                               side="right")
+        edges = np.unique(np.concatenate([[0], cuts, [len(records)]]))
+        if len(edges) == 1:
+            return [np.arange(0)]
+        return [np.arange(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+    def steps(self, propagator: Propagator, records: batch.PassRecords) -> dict:
+        """Per-step geometry of ``records`` (Sun/Moon nodes over just their span)."""
+        sky = SkyTable.for_span(self.grid, float(records.t_rise.min(initial=0.0)),
+                                float(records.t_set.max(initial=0.0)))
+        return step_mod.batched_steps(self.grid, propagator, self.stations_itrs_m, self.stations_latlon_rad,
+                                      records, sky)
+
+    def products(self, records: batch.PassRecords, steps: dict):
+        """Pass table and geometry Dataset of ``records``, with the scenario's pass constraints applied."""
+        c = self.scenario.constraints
+        table, ds = build(self.grid, [s.name for s in self.satellites], self.stations, records, steps,
+                          night_sun_altitude_deg=c.night_sun_altitude_deg)
+        keep = np.ones(len(table), dtype=bool)
+        if c.night_only:
+            keep &= table["dark"].to_numpy()
+        if c.min_pass_duration is not None:
+            keep &= table["duration_s"].to_numpy() >= c.min_pass_duration
+        if not keep.all():
+            table, ds = _select(table, ds, keep)
+        return table, ds
+
+    def check(self, *, streamed: bool, outputs: dict | None = None) -> sizing.Estimate:
+        """Refuse the job with one line if it cannot fit in memory or on disk (:func:`sizing.check`)."""
+        return sizing.check(self, streamed=streamed, outputs=outputs)
+
+    def blocks(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None):
+        """(table, geometry) per group of passes, in pass order: memory set by the group, not the window.
+
+        ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass
+        (:func:`qsat.orbits.products.pad_steps` gives them one width). ``records``: the passes
+        from :meth:`find`, if already found.
+        """
+        propagator = propagator or self.propagator()
+        records = self.find(propagator) if records is None else records
+        first = 0
+        for rows in self.groups(records):
+            part = records.take(rows)
+            table, ds = self.products(part, self.steps(propagator, part))
+            ids = np.arange(first, first + len(table))
+            table["pass_id"] = ids
+            yield table, ds.assign_coords({"pass": ids})
+            first += len(table)
+
+
+def plan(scenario: Scenario, backend: str | None = None, mode: str | None = None,
+         block_s: float | None = None) -> PassJob:
+    """Resolve a scenario's satellites, stations and time grid, and choose how to compute its passes.
+
+    ``mode`` overrides the compute mode that ``backend`` implies (``backend.compute_mode``):
+    "numpy", "cupy", or "host" (the CUDA kernels built for the CPU).
+    """
+    grid, sats, stations, warnings = resolve(scenario)
+    mask_rad = float(np.radians(scenario.constraints.elevation_mask_deg))
+    configured = scenario.engine.coarse_step if "coarse_step" in scenario.engine.model_fields_set else None
+    screen = batch.screen_plan([s.satrec for s in sats], mask_rad, configured)
+    if configured is not None and np.isfinite(screen.separation_s) \
+            and configured > screen.separation_s / batch.SCREEN_SAFETY:
+        warnings.append(f"engine.coarse_step: {configured:g} s is longer than the proven safe screen step "
+                        f"({screen.separation_s / batch.SCREEN_SAFETY:.0f} s) for these orbits; passes may be missed")
+    return PassJob(scenario, grid, sats, stations, warnings, mode or compute_mode(backend), screen,
+                   DEFAULT_BLOCK_S if block_s is None else float(block_s))
+
+
 def compute_passes(scenario: Scenario, engine: str | None = None, backend: str | None = None,
-                   mode: str | None = None) -> PassResult:
+                   mode: str | None = None, block_s: float | None = None) -> PassResult:
     """Every pass of every satellite over every station, with per-step geometry.
 
     ``engine``: "batched" (default) or "skyfield" (the reference). ``backend``:
-    numpy/cupy/auto, as everywhere; ``mode`` overrides the batched engine's compute
-    mode ("numpy", "cupy", or "host": the CUDA kernels built for the CPU).
+    numpy/cupy/auto, as everywhere (auto on a CPU runs the host-built kernels when a
+    compiler is present); ``mode`` overrides the batched engine's compute mode
+    ("numpy", "cupy", or "host"); ``block_s``: length of the pass search's time
+    blocks (the result is the same for any length). For bounded memory over long
+    windows use :meth:`PassJob.blocks` (``plan(scenario).blocks()``).
     """
-    grid, sats, stations, warnings = resolve(scenario)
+    job = plan(scenario, backend=backend, mode=mode, block_s=block_s)
+    job.check(streamed=False)
     engine = engine or scenario.engine.passes
-    mask_deg = scenario.constraints.elevation_mask_deg
-    satrecs = [s.satrec for s in sats]
-    st_itrs = np.array([s.itrs_m() for s in stations])
-    st_latlon = np.array([s.latlon_rad for s in stations])
     if engine == "skyfield":
-        records = reference.find_passes(grid, satrecs, stations, mask_deg)
+        satrecs = [s.satrec for s in job.satellites]
+        records = reference.find_passes(job.grid, satrecs, job.stations, scenario.constraints.elevation_mask_deg)
         records = _drop_short(records)
-        steps = reference.reference_steps(grid, satrecs, stations, records)
+        steps = reference.reference_steps(job.grid, satrecs, job.stations, records)
     else:
-        propagator = Propagator(satrecs, mode or resolve_backend(backend))
-        records, errors = batch.find_passes(grid, propagator, st_itrs, st_latlon, np.radians(mask_deg),
-                                            scenario.engine.coarse_step)
-        records = _drop_short(records)
-        for s, codes in errors.items():
-            warnings.append(f"satellite {sats[s].name}: SGP4 failed over part of the window ("
-                            + "; ".join(SGP4_MESSAGES.get(c, f"code {c}") for c in codes)
-                            + "); no passes reported while it fails")
-        steps = step_mod.batched_steps(grid, propagator, st_itrs, st_latlon, records, SkyTable.for_grid(grid))
-    table, ds = build(grid, [s.name for s in sats], stations, records, steps,
-                      night_sun_altitude_deg=scenario.constraints.night_sun_altitude_deg)
-    keep = np.ones(len(table), dtype=bool)
-    if scenario.constraints.night_only:
-        keep &= table["dark"].to_numpy()
-    if scenario.constraints.min_pass_duration is not None:
-        keep &= table["duration_s"].to_numpy() >= scenario.constraints.min_pass_duration
-    if not keep.all():
-        table, ds = _select(table, ds, keep)
-    return PassResult(grid, sats, stations, table, ds, warnings)
+        propagator = job.propagator()
+        records = job.find(propagator)
+        groups = job.groups(records)
+        steps = step_mod.concat([job.steps(propagator, records.take(rows)) for rows in groups],
+                                [len(rows) for rows in groups])
+    table, ds = job.products(records, steps)
+    return PassResult(job.grid, job.satellites, job.stations, table, ds, job.warnings)
 
 
 def _drop_short(records: batch.PassRecords) -> batch.PassRecords:
     """Passes shorter than one second carry no usable link; both engines drop them alike."""
     keep = (records.t_set - records.t_rise) >= 1.0
-    return batch.PassRecords(*(getattr(records, f)[keep] for f in records.__dataclass_fields__))
+    return records.take(keep)
 
 
 def _select(table: pd.DataFrame, ds: xr.Dataset, keep: np.ndarray):
@@ -114,7 +231,7 @@ def _select(table: pd.DataFrame, ds: xr.Dataset, keep: np.ndarray):
 
 def run_stage(run) -> None:
     """Pipeline stage: adds products ``passes`` (table) and ``geometry`` (Dataset)."""
-    result = compute_passes(run.scenario, backend=run.backend)
+    result = compute_passes(run.scenario, backend=run.backend, mode=run.mode)
     for message in result.warnings:
         run.warn(message)
     run.data_versions.update(data_versions())

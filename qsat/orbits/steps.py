@@ -1,74 +1,106 @@
 """Per-step geometry inside passes for the batched engine, and the Sun/Moon terms.
 
 Steps are the scenario grid points ``k * step`` between each pass's rise and set.
-Each satellite is propagated once over the union of its steps (passes over nearby
-stations share times), then paired with each pass's station.
+Every step is one (satellite, instant) propagation, all in one call.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_numpy
 from .batch import PassRecords
 from .propagate import Propagator
 from .sky import SkyTable, altitude_deg, separation_deg, sunlit, up_vector
 from .timebase import TimeGrid
 
 
-def pass_steps(grid: TimeGrid, records: PassRecords):
-    """(pass index, grid index k) of every step inside every pass, in pass order."""
+def _step_range(grid: TimeGrid, records: PassRecords):
+    """First grid index and number of grid steps inside each pass."""
     eps = 1e-6
     k0 = np.ceil(records.t_rise / grid.step_s - eps).astype(np.int64)
     k1 = np.floor(records.t_set / grid.step_s + eps).astype(np.int64)
-    counts = np.maximum(k1 - k0 + 1, 0)
+    return k0, np.maximum(k1 - k0 + 1, 0)
+
+
+def step_counts(grid: TimeGrid, records: PassRecords) -> np.ndarray:
+    """Number of grid steps inside each pass (without computing them)."""
+    return _step_range(grid, records)[1]
+
+
+def pass_steps(grid: TimeGrid, records: PassRecords):
+    """(pass index, grid index k) of every step inside every pass, in pass order."""
+    k0, counts = _step_range(grid, records)
     p = np.repeat(np.arange(len(records)), counts)
     starts = np.cumsum(counts) - counts
     k = k0[p] + (np.arange(counts.sum()) - starts[p])
     return p, k
 
 
-def sky_terms(sun_itrs_m, moon_itrs_m, sat_itrs_m, st_itrs_m, st_up):
-    """Sun and Moon altitude at the station, Moon–line-of-sight separation, sunlit flag."""
-    return {
-        "sun_altitude_deg": altitude_deg(sun_itrs_m, st_itrs_m, st_up),
-        "moon_altitude_deg": altitude_deg(moon_itrs_m, st_itrs_m, st_up),
-        "moon_separation_deg": separation_deg(moon_itrs_m - st_itrs_m, sat_itrs_m - st_itrs_m),
-        "sunlit": sunlit(sat_itrs_m, sun_itrs_m),
-    }
+def _distinct(k: np.ndarray):
+    """(sorted distinct values of ``k``, index of each element in them): a dense range when the
+    steps fill most of their span (no sort), else ``np.unique``."""
+    if not len(k):
+        return k, k
+    k_min, k_max = int(k.min()), int(k.max())
+    if k_max - k_min + 1 <= 4 * len(k):
+        return np.arange(k_min, k_max + 1, dtype=k.dtype), k - k_min
+    return np.unique(k, return_inverse=True)
 
 
 def batched_steps(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad,
                   records: PassRecords, sky: SkyTable) -> dict:
-    """Flat per-step arrays for every pass (see :func:`qsat.orbits.products.build`)."""
+    """Flat per-step arrays for every pass (see :func:`qsat.orbits.products.build`).
+
+    One propagation and one geometry call for all steps of all passes ((satellite, instant)
+    pairs); time-only terms (GMST, UTC parts, Sun and Moon) once per distinct instant.
+    """
     p, k = pass_steps(grid, records)
     ups = up_vector(stations_latlon_rad[:, 0], stations_latlon_rad[:, 1])
-    # Sun and Moon depend on time only: once per distinct instant, shared by all passes.
-    k_all, k_index = np.unique(k, return_inverse=True)
+    k_all, k_index = _distinct(k)
     t_all = grid.seconds(k_all)
     theta_all, omega = grid.gmst(t_all)
+    jd_all, fr_all = grid.utc_parts(t_all)
     sun_all, moon_all = sky.sun(t_all, theta_all), sky.moon(t_all, theta_all)
-    # Passes are ordered by satellite (PassRecords.order), so each satellite's steps are
-    # one contiguous slice.
-    if np.any(np.diff(records.sat) < 0):
-        raise ValueError("pass records must be ordered by satellite (PassRecords.order)")
-    bounds = np.searchsorted(records.sat[p], np.arange(len(propagator.satrecs) + 1))
-    out = {name: np.empty(len(p)) for name in ("azimuth_rad", "elevation_rad", "range_m", "range_rate_m_s")}
+    sat, sta = records.sat[p], records.sta[p]
+    _, r, v = propagator.pairs(sat, jd_all[k_index], fr_all[k_index])
+    names = ("azimuth_rad", "elevation_rad", "range_m", "range_rate_m_s")
+    values = propagator.topocentric(r, v, theta_all[k_index], omega, np.arange(len(p)), sta, stations_itrs_m,
+                                    stations_latlon_rad)
+    out = dict(zip(names, values))
+    r = to_numpy(r)
+    # TEME -> ITRS positions (Vallado et al. 2006, eq. C-1), the rotation's cos/sin once per instant.
+    cos_all, sin_all = np.cos(theta_all), np.sin(theta_all)
+    ct, st = cos_all[k_index], sin_all[k_index]
     sat_itrs = np.empty((len(p), 3))
-    for s in range(len(propagator.satrecs)):
-        a, b = bounds[s], bounds[s + 1]
-        if a == b:
-            continue
-        ks, inverse = np.unique(k[a:b], return_inverse=True)
-        pos = np.searchsorted(k_all, ks)
-        jd, fr = grid.utc_parts(t_all[pos])
-        _, r, v = propagator.one(s, jd, fr)
-        theta = theta_all[pos]
-        sta = records.sta[p[a:b]]
-        values = propagator.topocentric(r, v, theta, omega, inverse, sta, stations_itrs_m, stations_latlon_rad)
-        for name, value in zip(out, values):
-            out[name][a:b] = value
-        sat_itrs[a:b] = propagator.itrs_positions(r, v, theta, omega)[inverse]
-    sta = records.sta[p]
-    out.update(sky_terms(sun_all[k_index], moon_all[k_index], sat_itrs, stations_itrs_m[sta], ups[sta]))
+    sat_itrs[:, 0] = 1000.0 * (ct * r[:, 0] + st * r[:, 1])
+    sat_itrs[:, 1] = 1000.0 * (-st * r[:, 0] + ct * r[:, 1])
+    sat_itrs[:, 2] = 1000.0 * r[:, 2]
+    st_itrs = stations_itrs_m[sta]
+    # Sun and Moon altitudes depend on (instant, station) only: tabulate them when that is smaller.
+    nsta = len(stations_itrs_m)
+    if len(t_all) * nsta < len(p):
+        at = np.arange(len(t_all) * nsta)
+        i_t, i_s = at // nsta, at % nsta
+        sun_alt = altitude_deg(sun_all[i_t], stations_itrs_m[i_s], ups[i_s]).reshape(len(t_all), nsta)[k_index, sta]
+        moon_alt = altitude_deg(moon_all[i_t], stations_itrs_m[i_s], ups[i_s]).reshape(len(t_all), nsta)[k_index, sta]
+    else:
+        sun_alt = altitude_deg(sun_all[k_index], st_itrs, ups[sta])
+        moon_alt = altitude_deg(moon_all[k_index], st_itrs, ups[sta])
+    out["sun_altitude_deg"], out["moon_altitude_deg"] = sun_alt, moon_alt
+    out["moon_separation_deg"] = separation_deg(moon_all[k_index] - st_itrs, sat_itrs - st_itrs)
+    out["sunlit"] = sunlit(sat_itrs, sun_all[k_index])
     out["pass_index"], out["k"] = p, k
+    return out
+
+
+def concat(parts: list[dict], sizes) -> dict:
+    """Flat per-step arrays of consecutive groups of ``sizes`` passes, as if computed together."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    offsets = np.cumsum([0, *sizes[:-1]])
+    for name in parts[0]:
+        values = [p[name] + off if name == "pass_index" else p[name] for p, off in zip(parts, offsets)]
+        out[name] = np.concatenate(values)
     return out

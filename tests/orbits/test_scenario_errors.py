@@ -127,7 +127,7 @@ def test_old_elements_warn(tmp_path):
 
 def test_strict_types_still_take_arrays_for_fixed_length_pairs():
     text = scenario() + '[protocol]\n[protocol.optimize_bounds]\nmu1 = [0.3, 0.9]\n'
-    assert loads(text).protocol.optimize_bounds.mu1 == (0.3, 0.9)
+    assert tuple(loads(text).protocol.optimize_bounds.mu1) == (0.3, 0.9)
     with pytest.raises(QsatInputError, match=r"^protocol.optimize_bounds.mu1\[1\]: '0.9'; expected a number"):
         loads(text.replace("0.9]", '"0.9"]'))
 

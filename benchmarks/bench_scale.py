@@ -1,0 +1,239 @@
+"""Constellation scale: the rows of the streaming/compiled/distributed issue, side by side.
+
+Rows (each against its reference in the same run, on the same machine):
+
+* ``passes_cli``: ``qsat passes --series geometry.nc`` as a whole process, 24 satellites
+  (Walker 24/6/1, 550 km, 53 deg) x 8 stations at 1 s, this tree vs the tree at ``--base``
+  (extracted with ``git archive``), and two Skyfield loops on a subset of pairs, scaled by
+  the pair count: the issue's competent loop (find_events, then altaz at 1 s inside each
+  pass) and bench_passes' loop (the same plus range rate); pass counts of all.
+* ``memory``: peak resident memory of the same command at ``D`` and ``4 D`` days.
+* ``engine``: 100 satellites x 20 stations at 1 s, passes + per-step geometry in process
+  (compute_passes) vs python-sgp4 ``SatrecArray`` propagation alone at every 1 s.
+* ``workers``: the same 100 x 20 job at 10 s on a local Dask cluster, 2 workers vs 1.
+* ``refusal``: ``qsat passes`` on a 1000 yr window at 1 s: time to the one-line refusal.
+* ``imports``: ``import qsat.api`` and ``qsat --help`` as whole processes, both trees.
+
+    python benchmarks/bench_scale.py --days 12 --engine-days 7 --name scale_cpu      # the issue's sizes
+    python benchmarks/bench_scale.py --days 2 --engine-days 1 --name scale_cpu_quick  # what a shared 2-core machine allows
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _common import write  # noqa: E402
+from bench_passes import START, naive_skyfield, skyfield_pair_events, station_grid, walker  # noqa: E402
+
+
+def scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -> str:
+    from sgp4.exporter import export_tle
+
+    lines = [f'name = "walker{n_sat}"', "[time]", f'start = "{START:%Y-%m-%dT%H:%M:%SZ}"',
+             f'duration = "{days} d"', f'step = "{step}"']
+    for i, sat in enumerate(walker(n_sat, planes)):
+        l1, l2 = export_tle(sat)
+        lines += ["[[satellites]]", f'name = "W{i:03d}"', f'tle = ["{l1}", "{l2}"]']
+    for st in station_grid(n_sta):
+        lines += ["[[ground_stations]]", f'name = "{st.name}"', f"latitude_deg = {st.latitude_deg}",
+                  f"longitude_deg = {st.longitude_deg}", f"altitude_m = {st.altitude_m}"]
+    lines += ["[constraints]", "elevation_mask_deg = 10.0"]
+    return "\n".join(lines) + "\n"
+
+
+def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
+    """The issue's reference: find_events, then altaz at every second inside the passes, one
+    vectorised call for all passes of a satellite-station pair; passes and steps counted."""
+    n_pass = n_step = 0
+    for ts, rel, _, spans in skyfield_pair_events(satrecs, stations, start, days, mask_deg):
+        if spans:
+            tt = np.concatenate([a + np.arange(int((b - a) * 86400) + 1) / 86400.0 for a, b in spans])
+            alt, _, _ = rel.at(ts.tt_jd(tt)).altaz()
+            n_pass += len(spans)
+            n_step += len(alt.degrees)
+    return n_pass, n_step
+
+
+def run_cli(tree: Path, args: list[str], cwd: Path) -> dict:
+    """Wall time, peak RSS and exit status of ``python -m qsat ARGS`` importing ``tree``."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    wrapper = ("import resource, subprocess, sys, time\n"
+               "t = time.perf_counter(); r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+               "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+               "r.returncode, repr(r.stdout.strip().splitlines()[-1:] + r.stderr.strip().splitlines()[-1:]))")
+    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "qsat", *args], env=env,
+                         cwd=cwd, capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
+    return {"wall_s": float(out[0]), "peak_rss_gb": int(out[1]) / 1e6, "rc": int(out[2]), "tail": out[3].strip()}
+
+
+def base_tree(commit: str, into: Path) -> Path:
+    """The package at ``commit`` (git archive), for the before/after rows."""
+    archive = into / "base.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), commit], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "base", filter="data")
+    return into / "base"
+
+
+def passes_of(csv: Path) -> int:
+    return sum(1 for _ in open(csv)) - 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=float, default=12.0, help="window of the passes_cli row [d]")
+    parser.add_argument("--engine-days", type=float, default=7.0, help="window of the engine row [d]")
+    parser.add_argument("--workers-days", type=float, default=None, help="window of the workers row [d]")
+    parser.add_argument("--base", default="08c43f0", help="commit of the 'before' column")
+    parser.add_argument("--name", default="scale_cpu")
+    parser.add_argument("--rows", default="passes_cli,memory,engine,workers,refusal",
+                        help="comma-separated rows to run")
+    args = parser.parse_args(argv)
+    rows = set(args.rows.split(","))
+    results = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+    tmp = Path(tempfile.mkdtemp(prefix="qsat-bench-"))
+    base = base_tree(args.base, tmp)
+
+    days = args.days
+    if "passes_cli" in rows:
+        results["passes_cli"] = passes_cli(tmp, base, days)
+    if "memory" in rows:
+        results["memory"] = memory(tmp, base, days)
+    if "engine" in rows:
+        results["engine"] = engine(args.engine_days)
+    if "workers" in rows:
+        results["workers"] = workers(args.workers_days or args.engine_days)
+    if "refusal" in rows:
+        results.update(refusal_and_imports(tmp, base))
+    write(args.name, results)
+
+
+def passes_cli(tmp, base, days):
+    """Whole processes, both trees, then the Skyfield loops on a subset of pairs, scaled."""
+    (tmp / "c24.toml").write_text(scenario_text(24, 6, 8, days, "1 s"))
+    row = {"satellites": 24, "stations": 8, "days": days}
+    for label, tree in (("after", ROOT), ("before", base)):
+        run_cli(tree, ["passes", "c24.toml", "--out", "w.csv"], tmp)  # warm: kernel builds, caches
+        r = run_cli(tree, ["passes", "c24.toml", "--out", f"{label}.csv", "--series", f"{label}.nc"], tmp)
+        r["passes"] = passes_of(tmp / f"{label}.csv")
+        row[label] = r
+    sats, sts = walker(24, 6), station_grid(8)
+    sub_sats, sub_sts = sats[::6], sts[::4]  # 4 x 2 of the 192 pairs
+    scale = len(sats) * len(sts) / (len(sub_sats) * len(sub_sts))
+    for label, loop in (("skyfield_competent", competent_skyfield), ("skyfield_with_range_rate", naive_skyfield)):
+        t = time.perf_counter()
+        n_pass, n_step = loop(sub_sats, sub_sts, START, days)
+        t_sub = time.perf_counter() - t
+        row[label] = {"pairs": len(sub_sats) * len(sub_sts), "wall_s": t_sub, "passes": n_pass,
+                      "steps": n_step, "scaled_wall_s": t_sub * scale}
+        row[f"speedup_vs_{label}"] = t_sub * scale / row["after"]["wall_s"]
+        row[f"before_speedup_vs_{label}"] = t_sub * scale / row["before"]["wall_s"]
+    row["speedup_vs_before"] = row["before"]["wall_s"] / row["after"]["wall_s"]
+    print("passes_cli", row, flush=True)
+    return row
+
+
+def memory(tmp, base, days):
+    """Peak RSS of the same command at D/4 and D days, both trees, and with a Zarr series."""
+    mem = {}
+    for d in (days / 4, days):
+        (tmp / "m.toml").write_text(scenario_text(24, 6, 8, d, "1 s"))
+        for label, tree in (("after", ROOT), ("before", base)):
+            mem.setdefault(label, {})[f"{d:g} d"] = run_cli(
+                tree, ["passes", "m.toml", "--out", "m.csv", "--series", "m.nc"], tmp)["peak_rss_gb"]
+        mem.setdefault("after_zarr", {})[f"{d:g} d"] = run_cli(
+            ROOT, ["passes", "m.toml", "--out", "m.csv", "--series", "m.zarr"], tmp)["peak_rss_gb"]
+    print("memory", mem, flush=True)
+    return mem
+
+
+def engine(ed):
+    """100 x 20 at 1 s in process vs python-sgp4 SatrecArray propagation alone at every second."""
+    from sgp4.api import SatrecArray
+
+    from qsat.orbits.stage import compute_passes
+    from qsat.scenario import loads
+
+    sc = loads(scenario_text(100, 10, 20, ed, "1 s"))
+    t = time.perf_counter()
+    res = compute_passes(sc)
+    t_q = time.perf_counter() - t
+    sats = walker(100, 10)
+    t = time.perf_counter()
+    for day in range(int(np.ceil(ed))):
+        span = min(1.0, ed - day) * 86400
+        sec = np.arange(0.0, span, 1.0)
+        jd0 = (START + timedelta(days=day)).timestamp() / 86400.0 + 2440587.5
+        for k in range(0, len(sec), 3600):
+            SatrecArray(sats).sgp4(np.full(len(sec[k:k + 3600]), jd0), sec[k:k + 3600] / 86400.0)
+    t_prop = time.perf_counter() - t
+    row = {"satellites": 100, "stations": 20, "days": ed, "qsat_s": t_q, "passes": len(res.passes),
+           "steps": int(res.geometry.valid.sum()), "satrecarray_propagation_s": t_prop,
+           "ratio_qsat_over_propagation": t_q / t_prop}
+    print("engine", row, flush=True)
+    return row
+
+
+def workers(wd):
+    """A local Dask cluster, 2 worker processes vs 1, the 100 x 20 job at 10 s."""
+    from qsat.montecarlo.run import open_client
+    from qsat.orbits.distributed import compute_passes_distributed
+
+    from qsat.scenario import loads
+
+    sc = loads(scenario_text(100, 10, 20, wd, "10 s"))
+    work = {"satellites": 100, "stations": 20, "days": wd, "step_s": 10}
+    for n in (1, 2):
+        client, _ = open_client(workers=n) if n > 1 else open_client(workers=1, threads=1)
+        try:
+            compute_passes_distributed(sc, client, sat_block=10, time_block_s=86400.0 / 4)  # warm workers
+            t = time.perf_counter()
+            r = compute_passes_distributed(sc, client, sat_block=10, time_block_s=86400.0)
+            work[f"{n}_workers_s"] = time.perf_counter() - t
+            work[f"{n}_workers_passes"] = len(r.passes)
+        finally:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+    work["speedup_2_over_1"] = work["1_workers_s"] / work["2_workers_s"]
+    print("workers", work, flush=True)
+    return work
+
+
+def refusal_and_imports(tmp, base):
+    """Time to the one-line refusal of a 1000 yr window; import times of both trees."""
+    results = {}
+    (tmp / "k.toml").write_text(scenario_text(24, 6, 8, 1000 * 365.25, "1 s"))
+    results["refusal"] = run_cli(ROOT, ["passes", "k.toml", "--out", "k.csv", "--series", "k.nc"], tmp)
+    imports = {}
+    for label, tree in (("after", ROOT), ("before", base)):
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        for what, cmd in (("import_api_s", ["-c", "import qsat.api"]), ("help_s", ["-m", "qsat", "--help"])):
+            ts = []
+            for _ in range(5):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, *cmd], env=env, cwd=tmp, capture_output=True, check=True)
+                ts.append(time.perf_counter() - t)
+            imports.setdefault(label, {})[what] = min(ts)
+    results["imports"] = imports
+    print("refusal", results["refusal"], "imports", imports, flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()

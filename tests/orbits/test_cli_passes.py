@@ -1,0 +1,129 @@
+"""``qsat passes``: sized before it runs, streamed to Zarr, fast (host kernels) by default."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from qsat import kernels
+from qsat.backend import compute_mode
+from qsat.errors import QsatInputError
+from qsat.orbits import sizing
+from qsat.orbits.stage import compute_passes, plan
+from qsat.scenario import loads
+
+from .scenarios import iss_two_stations
+
+
+def _cli(tmp_path, text, *args):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return subprocess.run([sys.executable, "-m", "qsat", "passes", str(path), "--out", str(tmp_path / "p.csv"),
+                           *args], capture_output=True, text=True)
+
+
+def test_thousand_years_refused_in_one_line(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(iss_two_stations(duration="1000 yr"))
+    result = subprocess.run([sys.executable, "-m", "qsat", "run", str(path), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("qsat: error: time.duration: 1000 yr; expected a job that fits in memory")
+    assert "coarser time.step" in result.stderr and "qsat passes, which streams" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_streamed_series_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypatch):
+    job = plan(loads(iss_two_stations(duration="1000 yr")))
+    est = sizing.estimate(job)
+    free = est.geometry_file_bytes / 10
+
+    class Usage:
+        def __init__(self, _path):
+            self.free = free
+
+    monkeypatch.setattr(sizing.shutil, "disk_usage", Usage)
+    with pytest.raises(QsatInputError, match=r"^--series: .*g\.nc; expected room for ~\S+ GB of output"):
+        sizing.check(job, streamed=True, memory_bytes=1e12,
+                     outputs={"--out": tmp_path / "p.csv", "--series": tmp_path / "g.nc"})
+
+
+def test_api_refuses_before_computing():
+    with pytest.raises(QsatInputError, match=r"^time\.duration: 1000 yr; expected a job that fits"):
+        compute_passes(loads(iss_two_stations(duration="1000 yr")))
+
+
+def test_streamed_job_refused_only_for_what_streaming_cannot_help():
+    job = plan(loads(iss_two_stations(duration="1000 yr")))
+    with pytest.raises(QsatInputError, match="a shorter time.duration") as info:
+        sizing.check(job, streamed=True, memory_bytes=1e9)
+    assert "coarser time.step" not in str(info.value)
+    est = sizing.check(job, streamed=True, memory_bytes=1e12)
+    assert est.memory_streamed_bytes < est.memory_whole_bytes / 50
+
+
+@pytest.mark.parametrize("duration, step", [("2 d", "1 s"), ("3 d", "10 s")])
+def test_estimate_within_a_factor_of_three(duration, step):
+    scenario = loads(iss_two_stations(duration=duration, step=step))
+    est = sizing.estimate(plan(scenario))
+    result = compute_passes(scenario)
+    assert len(result.passes) / 3 < est.passes < 3 * len(result.passes)
+    steps = int(result.geometry.valid.sum())
+    assert steps / 3 < est.steps < 3 * steps
+    assert est.width >= result.geometry.sizes["step"]
+
+
+def test_streamed_series_equal_the_whole_window_product(tmp_path, monkeypatch):
+    text = iss_two_stations(duration="2 d", step="5 s")
+    whole = compute_passes(loads(text))
+    # Small groups, so that the files are written in many pieces.
+    env_code = "import qsat.orbits.stage as s; s.STEPS_PER_GROUP = 300; import qsat.cli, sys; sys.exit(qsat.cli.main())"
+    for suffix, open_ in ((".nc", xr.open_dataset), (".zarr", xr.open_zarr)):
+        (tmp_path / "s.toml").write_text(text)
+        out = subprocess.run([sys.executable, "-c", env_code, "passes", str(tmp_path / "s.toml"), "--out",
+                              str(tmp_path / "p.csv"), "--series", str(tmp_path / f"g{suffix}")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        table = pd.read_csv(tmp_path / "p.csv")
+        assert len(table) == len(whole.passes) > 10
+        np.testing.assert_array_equal(table["rise_utc"], whole.passes["rise_utc"])
+        with open_(tmp_path / f"g{suffix}") as got:
+            assert dict(got.sizes) == dict(whole.geometry.sizes), suffix
+            for name in ("elevation_deg", "slant_range_m", "time_utc", "valid", "sunlit", "moon_altitude_deg"):
+                np.testing.assert_array_equal(got[name].values, whole.geometry[name].values, err_msg=name)
+            assert list(got.station.values) == list(whole.geometry.station.values)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None, reason="no host C++ compiler")
+def test_default_backend_runs_host_kernels_and_agrees_with_the_twin(tmp_path):
+    assert compute_mode("auto") == "host" and compute_mode("numpy") == "numpy"
+    text = iss_two_stations(duration="1 d", step="1 s")
+    assert _cli(tmp_path, text).returncode == 0
+    fast = pd.read_csv(tmp_path / "p.csv")
+    assert json.loads((tmp_path / "p.provenance.json").read_text())["compute_mode"] == "host"
+    assert _cli(tmp_path, text, "--backend", "numpy").returncode == 0
+    twin = pd.read_csv(tmp_path / "p.csv")
+    assert json.loads((tmp_path / "p.provenance.json").read_text())["compute_mode"] == "numpy"
+    assert len(fast) == len(twin) > 5
+    # host build vs NumPy twin: libm vs NumPy transcendental functions (docs/sgp4.md, tolerances)
+    for col, tol in (("max_elevation_deg", 1e-6), ("min_range_km", 1e-6), ("duration_s", 1e-2)):
+        assert np.abs(fast[col] - twin[col]).max() < tol, col
+
+
+def test_no_compiler_falls_back_to_the_twin(monkeypatch, tmp_path):
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no g++ / c++ on it
+    kernels.host_kernels_usable.cache_clear()
+    try:
+        assert kernels.host_kernels_usable(("sgp4", "geometry")) == "no host C++ compiler (g++)"
+        assert compute_mode("auto") == "numpy"
+    finally:
+        kernels.host_kernels_usable.cache_clear()
