@@ -32,7 +32,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..errors import QsatInputError
+from ..errors import QsatInputError, read_text
 from ..scenario.types import Section
 
 PROTOCOLS = ("decoy-bb84", "bbm92")
@@ -167,15 +167,7 @@ def protocol_from_dict(data: dict, prefix: str = "") -> ProtocolConfig:
 def load_protocol(path: str | Path) -> ProtocolConfig:
     """Read and validate a PROTOCOL.toml (keys at top level or under ``[protocol]``)."""
     path = Path(path)
-    if not path.is_file():
-        raise QsatInputError("--protocol", str(path), "an existing protocol file (.toml)")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise QsatInputError(str(path), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-                             "a UTF-8 TOML protocol file (binary, Latin-1 and UTF-16 files are not read)") from None
-    except OSError as exc:
-        raise QsatInputError("--protocol", str(path), f"a readable protocol file ({exc.strerror})") from None
+    text = read_text(path, "--protocol", "protocol file (.toml)")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

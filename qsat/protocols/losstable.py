@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import QsatInputError
+from ..errors import QsatInputError, read_text
 
 COLUMNS = ("time_s", "elevation_rad", "efficiency")
 _SPACING_RTOL = 1e-6
@@ -55,17 +55,7 @@ def _number(text: str, where: str, column: str) -> float:
 def read_loss_table(path: str | Path) -> LossTable:
     """Read and check a loss table; errors name the file, row (1-based line) and column."""
     path = Path(path)
-    if not path.is_file():
-        raise QsatInputError("--loss-table", str(path), "an existing CSV loss file")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise QsatInputError(str(path), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-                             "a UTF-8 CSV loss table (binary, Latin-1 and UTF-16 files are not read)") from None
-    except OSError as exc:
-        raise QsatInputError("--loss-table", str(path), f"a readable CSV loss file ({exc.strerror})") from None
-    if "\0" in text:
-        raise QsatInputError(str(path), "NUL bytes (a binary file?)", "a UTF-8 CSV loss table")
+    text = read_text(path, "--loss-table", "CSV loss table")
     rows: list[tuple[float, float, float]] = []
     lines: list[int] = []
     for lineno, row in enumerate(csv.reader(text.splitlines()), start=1):
