@@ -38,6 +38,7 @@ def register(sub) -> None:
 def main(args) -> int:
     from .. import scenario as scenario_mod
     from ..outputs import check_output_dir, moved, parse_formats, staged_dir, write_products
+    from ..orbits.stage import plan
     from ..pipeline import execute
 
     formats = parse_formats(args.format)  # bad input fails before the work starts
@@ -45,6 +46,8 @@ def main(args) -> int:
     scenario = scenario_mod.load(args.scenario)
     if scenario.montecarlo is not None and scenario.link is not None and scenario.protocol is not None:
         require_extra("montecarlo", "montecarlo (the scenario's [montecarlo] section)", "distributed")
+    # A job that cannot fit is refused before the first stage starts (the pass stage checks again).
+    plan(scenario, backend=args.backend).check(streamed=False)
     with stage_progress(scenario, args, then=("write",)) as progress:
         run = execute(scenario, backend=args.backend, progress=progress.start)
         progress.start("write")

@@ -14,9 +14,6 @@ from .types import NonNegativeLength_m, PositiveDuration_s, PositiveLength_m, Pr
 #: each end brought in by a day for the pass search's margins: the Sun, Moon and Earth come from it.
 EPHEMERIS_START = datetime(1899, 7, 30, tzinfo=timezone.utc)
 EPHEMERIS_END = datetime(2053, 10, 8, tzinfo=timezone.utc)
-#: Steps of a window's grid: one int64 and one float64 per step and satellite-station pair
-#: are held at once, so 1e8 steps is already ~2 GB for ten pairs.
-MAX_STEPS = 1e8
 
 
 class TimeWindow(Section):
@@ -61,18 +58,15 @@ class TimeWindow(Section):
         return value
 
     def check_window(self) -> None:
-        """Checks on two fields, so they name both: the window ends within the ephemeris, and
-        its grid of steps fits in memory."""
+        """A check on two fields, so it names both: the window ends within the ephemeris.
+        Whether its grid fits in memory depends on the satellites, stations and outputs, and
+        is checked before computing by :mod:`qsat.orbits.sizing`."""
         if self.duration > (EPHEMERIS_END - self.start).total_seconds():
             end = (f"ends {self.start + timedelta(seconds=self.duration):%Y-%m-%d}"
                    if self.duration < 1e11 else "runs past it")
             raise QsatInputError("time.duration", f"{self.duration / 86400:g} d from {self.start:%Y-%m-%d}",
                                  f"a window that ends within the planetary ephemeris (DE421, to "
                                  f"{EPHEMERIS_END:%Y-%m-%d}); this one {end}")
-        if self.duration / self.step > MAX_STEPS:
-            raise QsatInputError("time.step", f"{self.step:g} s over {self.duration / 86400:g} d",
-                                 f"at most {MAX_STEPS:.0e} steps in the window (e.g. 3 years at 1 s); this one "
-                                 f"has {self.duration / self.step:.3g}: a coarser step or a shorter window")
 
 
 class SatelliteSpec(Section):

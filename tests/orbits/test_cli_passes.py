@@ -29,20 +29,36 @@ def _cli(tmp_path, text, *args):
                            *args], capture_output=True, text=True)
 
 
+#: Too big for memory, yet within the planetary ephemeris (a 1000 yr window is refused at load
+#: for running past DE421, tests/orbits/test_scenario_errors.py).
+HUGE = dict(duration="25 yr", step="0.1 s")
+
+
 def test_thousand_years_refused_in_one_line(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(iss_two_stations(duration="1000 yr"))
     result = subprocess.run([sys.executable, "-m", "qsat", "run", str(path), "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.startswith("qsat: error: time.duration: 1000 yr; expected a job that fits in memory")
+    assert result.stderr.startswith("qsat: error: time.duration: 365250 d from 2026-06-08; expected a window "
+                                    "that ends within the planetary ephemeris")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_job_too_big_for_memory_refused_in_one_line(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(iss_two_stations(**HUGE))
+    result = subprocess.run([sys.executable, "-m", "qsat", "run", str(path), "--out", str(tmp_path / "o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("qsat: error: time.duration: 25 yr; expected a job that fits in memory")
     assert "coarser time.step" in result.stderr and "qsat passes, which streams" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
 def test_streamed_series_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypatch):
-    job = plan(loads(iss_two_stations(duration="1000 yr")))
+    job = plan(loads(iss_two_stations(**HUGE)))
     est = sizing.estimate(job)
     free = est.geometry_file_bytes / 10
 
@@ -57,14 +73,16 @@ def test_streamed_series_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypa
 
 
 def test_api_refuses_before_computing():
-    with pytest.raises(QsatInputError, match=r"^time\.duration: 1000 yr; expected a job that fits"):
-        compute_passes(loads(iss_two_stations(duration="1000 yr")))
+    with pytest.raises(QsatInputError, match=r"^time\.duration: 25 yr; expected a job that fits"):
+        compute_passes(loads(iss_two_stations(**HUGE)))
+    with pytest.raises(QsatInputError, match=r"^time\.duration: 1 d; expected a job that fits"):
+        compute_passes(loads(iss_two_stations(duration="1 d", step="1 us")))
 
 
 def test_streamed_job_refused_only_for_what_streaming_cannot_help():
-    job = plan(loads(iss_two_stations(duration="1000 yr")))
+    job = plan(loads(iss_two_stations(**HUGE)))
     with pytest.raises(QsatInputError, match="a shorter time.duration") as info:
-        sizing.check(job, streamed=True, memory_bytes=1e9)
+        sizing.check(job, streamed=True, memory_bytes=1e7)
     assert "coarser time.step" not in str(info.value)
     est = sizing.check(job, streamed=True, memory_bytes=1e12)
     assert est.memory_streamed_bytes < est.memory_whole_bytes / 50
