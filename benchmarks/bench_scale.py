@@ -24,7 +24,7 @@ With ``--full``, the issue's full-size rows instead, this tree only, each a whol
 * ``full_run``: 100 x 20 at 10 s with link, detector, decoy-BB84 and a daily-settled network
   (passes + link + keys + daily budgets), ``qsat run``, first at 365 d, then at each of
   ``--run-days`` (30) while the previous one was refused: the one-line refusal is recorded.
-* ``full_workers``: 100 x 20 x ``--workers-days`` (3) at 10 s, ``qsat passes`` in process,
+* ``full_workers``: 100 x 20 x ``--workers-days`` (30) at 10 s, ``qsat passes`` in process,
   ``--workers 1`` (one in-process worker, threads = cores) and ``--workers 2`` (two
   single-threaded worker processes).
 
@@ -178,7 +178,7 @@ def main(argv=None):
         if "full_run" in rows:
             results["full_run"] = full_run(tmp, [365.0] + [float(d) for d in args.run_days.split(",")], args.timeout)
         if "full_workers" in rows:
-            results["full_workers"] = full_workers(tmp, args.workers_days or 3.0, args.timeout)
+            results["full_workers"] = full_workers(tmp, args.workers_days or 30.0, args.timeout)
         write(args.name, results)
         return
     base = base_tree(args.base, tmp)
