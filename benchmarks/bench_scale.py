@@ -14,8 +14,23 @@ Rows (each against its reference in the same run, on the same machine):
 * ``refusal``: ``qsat passes`` on a 1000 yr window at 1 s: time to the one-line refusal.
 * ``imports``: ``import qsat.api`` and ``qsat --help`` as whole processes, both trees.
 
+With ``--full``, the issue's full-size rows instead, this tree only, each a whole process
+(wall time, peak RSS of the process tree, pass count, load average before and after):
+
+* ``full_passes``: 100 x 20 x ``--full-days`` (30) at 1 s, ``qsat passes --series g.nc``
+  (streamed): target under 3 GB.
+* ``full_memory``: 24 x 8 at 1 s, ``qsat passes --series``, peak RSS at 3 d and 12 d: target
+  ratio <= 1.5.
+* ``full_run``: 100 x 20 at 10 s with link, detector, decoy-BB84 and a daily-settled network
+  (passes + link + keys + daily budgets), ``qsat run``, first at 365 d, then at each of
+  ``--run-days`` (30) while the previous one was refused: the one-line refusal is recorded.
+* ``full_workers``: 100 x 20 x ``--workers-days`` (30) at 10 s, ``qsat passes`` in process,
+  ``--workers 1`` (one in-process worker, threads = cores) and ``--workers 2`` (two
+  single-threaded worker processes).
+
     python benchmarks/bench_scale.py --days 12 --engine-days 7 --name scale_cpu      # the issue's sizes
     python benchmarks/bench_scale.py --days 2 --engine-days 1 --name scale_cpu_quick  # what a shared 2-core machine allows
+    python benchmarks/bench_scale.py --full --name scale_fullsize                    # the full-size rows (~30 min, 2 cores)
 """
 
 from __future__ import annotations
@@ -68,14 +83,55 @@ def competent_skyfield(satrecs, stations, start, days, mask_deg=10.0):
     return n_pass, n_step
 
 
-def run_cli(tree: Path, args: list[str], cwd: Path) -> dict:
+RUN_EXTRA = """
+[engine]
+epoch_warning = "366 d"
+
+[link]
+direction = "downlink"
+wavelength = "785 nm"
+[link.transmitter]
+aperture = "8 cm"
+pointing_jitter = "2 urad"
+[link.receiver]
+aperture = "60 cm"
+field_of_view = "100 urad"
+filter_width = "1 nm"
+optical_efficiency = 0.5
+[link.atmosphere]
+site = "clear"
+
+[detector]
+preset = "si-spad"
+
+[protocol]
+protocol = "decoy-bb84"
+rep_rate_hz = 1e9
+
+[network]
+settle_interval = "1 d"
+[network.schedule]
+policy = "max-key"
+"""
+
+
+def run_scenario_text(n_sat: int, planes: int, n_sta: int, days: float, step: str) -> str:
+    """The Walker constellation with link, detector, decoy-BB84 and a daily-settled network."""
+    return scenario_text(n_sat, planes, n_sta, days, step) + RUN_EXTRA
+
+
+def run_cli(tree: Path, args: list[str], cwd: Path, timeout: float | None = None) -> dict:
     """Wall time, peak RSS and exit status of ``python -m qsat ARGS`` importing ``tree``."""
     env = dict(os.environ, PYTHONPATH=str(tree))
+    if timeout is not None:  # killed (rc 124) past ``timeout`` seconds
+        wrapper_cmd = ["timeout", str(int(timeout)), sys.executable, "-m", "qsat", *args]
+    else:
+        wrapper_cmd = [sys.executable, "-m", "qsat", *args]
     wrapper = ("import resource, subprocess, sys, time\n"
                "t = time.perf_counter(); r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
                "r.returncode, repr(r.stdout.strip().splitlines()[-1:] + r.stderr.strip().splitlines()[-1:]))")
-    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "qsat", *args], env=env,
+    out = subprocess.run([sys.executable, "-c", wrapper, *wrapper_cmd], env=env,
                          cwd=cwd, capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
     return {"wall_s": float(out[0]), "peak_rss_gb": int(out[1]) / 1e6, "rc": int(out[2]), "tail": out[3].strip()}
 
@@ -102,10 +158,29 @@ def main(argv=None):
     parser.add_argument("--name", default="scale_cpu")
     parser.add_argument("--rows", default="passes_cli,memory,engine,workers,refusal",
                         help="comma-separated rows to run")
+    parser.add_argument("--full", action="store_true",
+                        help="the full-size rows instead (full_passes,full_memory,full_run,full_workers)")
+    parser.add_argument("--full-days", type=float, default=30.0, help="window of the full_passes row [d]")
+    parser.add_argument("--run-days", default="30", help="fallback windows of full_run after 365 d [d, comma-separated]")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="limit of each full-size process [s]")
     args = parser.parse_args(argv)
     rows = set(args.rows.split(","))
     results = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
     tmp = Path(tempfile.mkdtemp(prefix="qsat-bench-"))
+    if args.full:
+        results["commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                                           text=True).stdout.strip()
+        rows = rows if args.rows.startswith("full_") else {"full_passes", "full_memory", "full_run", "full_workers"}
+        if "full_passes" in rows:
+            results["full_passes"] = full_passes(tmp, args.full_days, args.timeout)
+        if "full_memory" in rows:
+            results["full_memory"] = full_memory(tmp, args.timeout)
+        if "full_run" in rows:
+            results["full_run"] = full_run(tmp, [365.0] + [float(d) for d in args.run_days.split(",")], args.timeout)
+        if "full_workers" in rows:
+            results["full_workers"] = full_workers(tmp, args.workers_days or 30.0, args.timeout)
+        write(args.name, results)
+        return
     base = base_tree(args.base, tmp)
 
     days = args.days
@@ -212,6 +287,78 @@ def workers(wd):
     work["speedup_2_over_1"] = work["1_workers_s"] / work["2_workers_s"]
     print("workers", work, flush=True)
     return work
+
+
+def _loaded(fn):
+    """``fn()``'s row with the 1-min load average before and after (the machine may be shared)."""
+    before = os.getloadavg()[0]
+    row = fn()
+    row["load_1min_before_after"] = [before, os.getloadavg()[0]]
+    print(row, flush=True)
+    return row
+
+
+def full_passes(tmp, days, timeout):
+    """100 x 20 x ``days`` at 1 s, ``qsat passes --series g.nc``, streamed: under 3 GB?"""
+    (tmp / "f100.toml").write_text(scenario_text(100, 10, 20, days, "1 s"))
+
+    def go():
+        r = run_cli(ROOT, ["passes", "f100.toml", "--out", "f.csv", "--series", "f.nc"], tmp, timeout)
+        r.update(satellites=100, stations=20, days=days, step_s=1.0, target_peak_gb=3.0)
+        r["passes"] = passes_of(tmp / "f.csv") if r["rc"] == 0 else None
+        r["met"] = r["rc"] == 0 and r["peak_rss_gb"] < 3.0
+        (tmp / "f.nc").unlink(missing_ok=True)
+        return r
+    return _loaded(go)
+
+
+def full_memory(tmp, timeout):
+    """24 x 8 at 1 s, ``qsat passes --series m.nc``: peak RSS at 3 d and 12 d (target ratio <= 1.5)."""
+    def go():
+        row = {"satellites": 24, "stations": 8, "step_s": 1.0}
+        for d in (3.0, 12.0):
+            (tmp / "fm.toml").write_text(scenario_text(24, 6, 8, d, "1 s"))
+            r = run_cli(ROOT, ["passes", "fm.toml", "--out", "fm.csv", "--series", "fm.nc"], tmp, timeout)
+            r["passes"] = passes_of(tmp / "fm.csv") if r["rc"] == 0 else None
+            row[f"{d:g} d"] = r
+        row["ratio_12_over_3"] = row["12 d"]["peak_rss_gb"] / row["3 d"]["peak_rss_gb"]
+        row["met"] = row["ratio_12_over_3"] <= 1.5
+        return row
+    return _loaded(go)
+
+
+def full_run(tmp, windows, timeout):
+    """100 x 20 at 10 s, passes + link + keys + daily budgets (``qsat run``): the first window that runs."""
+    def go():
+        row = {"satellites": 100, "stations": 20, "step_s": 10.0, "tries": []}
+        for d in windows:
+            (tmp / "fr.toml").write_text(run_scenario_text(100, 10, 20, d, "10 s"))
+            r = run_cli(ROOT, ["run", "fr.toml", "--out", "fr", "--overwrite", "--no-figures", "--no-export",
+                               "--quiet"], tmp, timeout)
+            r["days"] = d
+            r["passes"] = passes_of(tmp / "fr" / "passes.csv") if r["rc"] == 0 else None
+            row["tries"].append(r)
+            if r["rc"] == 0:
+                break
+        row["met_365_d"] = row["tries"][0]["rc"] == 0
+        return row
+    return _loaded(go)
+
+
+def full_workers(tmp, days, timeout):
+    """100 x 20 x ``days`` at 10 s, ``qsat passes``: in process, --workers 1, --workers 2."""
+    (tmp / "fw.toml").write_text(scenario_text(100, 10, 20, days, "10 s"))
+
+    def go():
+        row = {"satellites": 100, "stations": 20, "days": days, "step_s": 10.0}
+        for label, extra in (("in_process", []), ("workers_1", ["--workers", "1"]), ("workers_2", ["--workers", "2"])):
+            r = run_cli(ROOT, ["passes", "fw.toml", "--out", f"{label}.csv", *extra], tmp, timeout)
+            r["passes"] = passes_of(tmp / f"{label}.csv") if r["rc"] == 0 else None
+            row[label] = r
+        row["speedup_2_over_1"] = row["workers_1"]["wall_s"] / row["workers_2"]["wall_s"]
+        row["met"] = row["speedup_2_over_1"] >= 1.7
+        return row
+    return _loaded(go)
 
 
 def refusal_and_imports(tmp, base):
