@@ -23,6 +23,8 @@ two items, the common case of one satellite over two nearby stations.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import pandas as pd
 
@@ -55,6 +57,42 @@ def _clusters(start, end, resources) -> np.ndarray:
     return np.array([find(i) for i in range(n)])
 
 
+class _Taken:
+    """The items taken so far in one cluster, per resource, sorted by start: which of them
+    overlap an interval is found by bisection over starts within the longest taken item's
+    length, not by scanning every item taken (a cluster can hold tens of thousands)."""
+
+    def __init__(self):
+        self._starts: dict[str, list[float]] = {}
+        self._items: dict[str, list[tuple[float, int, int]]] = {}  # (end, rank taken, item)
+        self._longest: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, item: int, resources, start_s: float, end_s: float) -> None:
+        for r in resources:
+            starts = self._starts.setdefault(r, [])
+            k = bisect.bisect_right(starts, start_s)
+            starts.insert(k, start_s)
+            self._items.setdefault(r, []).insert(k, (end_s, self._count, item))
+            self._longest[r] = max(self._longest.get(r, 0.0), end_s - start_s)
+        self._count += 1
+
+    def overlapping(self, resource: str, start_s: float, end_s: float) -> list[int]:
+        """Items taken on ``resource`` whose interval overlaps [start_s, end_s), in the order taken."""
+        starts = self._starts.get(resource)
+        if not starts:
+            return []
+        k = bisect.bisect_left(starts, start_s - self._longest[resource])
+        hits = []
+        entries = self._items[resource]
+        while k < len(starts) and starts[k] < end_s:
+            item_end, rank, item = entries[k]
+            if start_s < item_end:
+                hits.append((rank, item))
+            k += 1
+        return [item for _, item in sorted(hits)]
+
+
 def schedule(items: pd.DataFrame, policy: str, *, satellite_terminals: int = 1, station_terminals: int = 1,
              station_weight: dict[str, float] | None = None) -> pd.DataFrame:
     """Select items; returns ``items`` with ``selected`` (bool) and ``reason`` columns.
@@ -78,10 +116,15 @@ def schedule(items: pd.DataFrame, policy: str, *, satellite_terminals: int = 1, 
     cluster = _clusters(start, end, resources)
     weight = station_weight or {}
     served: dict[str, int] = {}
-    order_clusters = sorted(set(cluster.tolist()), key=lambda c: start[cluster == c].min())
+    # Clusters in order of their first start, each with its members in item order: one sort
+    # of the whole window instead of a scan per cluster (a year of a large constellation has
+    # hundreds of thousands of clusters).
+    by_cluster = np.lexsort((np.arange(n), cluster))
+    bounds = np.flatnonzero(np.diff(cluster[by_cluster])) + 1
+    groups = np.split(by_cluster, bounds)
+    groups.sort(key=lambda members: start[members].min())
     limits = {"sat": satellite_terminals, "gs": station_terminals}
-    for c in order_clusters:
-        members = np.nonzero(cluster == c)[0]
+    for members in groups:
         if members.size == 1:
             i = members[0]
             selected[i] = True
@@ -95,16 +138,16 @@ def schedule(items: pd.DataFrame, policy: str, *, satellite_terminals: int = 1, 
                                                     start[i]))
         else:  # round-robin
             ranked = sorted(members, key=lambda i: (sum(served.get(g, 0) for g in stations[i]), -key[i], start[i]))
-        taken: list[int] = []
+        taken = _Taken()
         for i in ranked:
             clash = None
             for r in resources[i]:
-                users = [j for j in taken if r in resources[j] and start[j] < end[i] and start[i] < end[j]]
+                users = taken.overlapping(r, start[i], end[i])
                 if len(users) >= limits[r.split(":")[0]]:
                     clash = (r, users[0])
                     break
             if clash is None:
-                taken.append(i)
+                taken.add(i, resources[i], start[i], end[i])
                 selected[i] = True
                 for g in stations[i]:
                     served[g] = served.get(g, 0) + 1
