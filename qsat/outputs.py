@@ -177,8 +177,9 @@ def conform_dataset(ds: xr.Dataset, provenance: dict, product: str | None = None
         "product": product or ds.attrs.get("product", ""),
         "source": f"qsat {prov.get('qsat_version', '')}".strip(),
         "history": f"{prov.get('created_utc', '')} written by qsat".strip(),
-        "schema_filled_units": ", ".join(filled),
-        "schema_missing_units": ", ".join(missing),
+        # in name order: the same list whatever order the variables were built in
+        "schema_filled_units": ", ".join(sorted(filled)),
+        "schema_missing_units": ", ".join(sorted(missing)),
     })
     ds.attrs.update({k: _attr_value(v) for k, v in prov.items()})
     return ds
@@ -245,6 +246,63 @@ def append_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, dim: str, fi
                 where = tuple(slice(start, None) if d == dim else slice(None) for d in var.dims)
                 f[name][where] = var.values
     return path
+
+
+class PieceWriter:
+    """Per-step products written group by group of passes (``qsat run``, :func:`qsat.pipeline.execute`'s
+    ``sink``): each piece of product ``name`` is appended to ``out_dir/<name>.nc`` (and ``.zarr``)
+    along ``pass`` (:func:`append_dataset`) with the run's provenance so far; :meth:`finish`
+    writes its final state (with the warnings of later groups) into every file."""
+
+    def __init__(self, out_dir: Path, formats: Iterable[str]):
+        self.out_dir = Path(out_dir)
+        self.formats = [f for f in parse_formats(formats) if f in DATASET_FORMATS]
+        self.paths: dict[str, list[Path]] = {}
+        self.sizes: dict[str, dict[str, int]] = {}
+        self.variables: dict[str, list[str]] = {}
+
+    def __call__(self, name: str, ds: xr.Dataset, provenance: dict) -> None:
+        first = name not in self.paths
+        paths = [append_dataset(ds, self.out_dir / f"{name}{_SUFFIX[fmt]}", provenance, dim="pass",
+                                first=first, product=name, fmt=fmt) for fmt in self.formats]
+        self.paths[name] = paths
+        sizes = {d: int(n) for d, n in ds.sizes.items()}
+        if not first:
+            sizes["pass"] += self.sizes[name]["pass"]
+        self.sizes[name] = sizes
+        self.variables[name] = sorted(map(str, ds.data_vars))
+
+    def files(self) -> list[Path]:
+        return [p for paths in self.paths.values() for p in paths]
+
+    def finish(self, provenance: dict) -> None:
+        """The run's final provenance in every file's global attributes (as :func:`write_dataset`
+        would have written it at the end)."""
+        prov = schema_provenance(provenance)
+        attrs = {k: _attr_value(v) for k, v in prov.items()}
+        attrs["history"] = f"{prov.get('created_utc', '')} written by qsat".strip()
+        for path in self.files():
+            if path.suffix == ".zarr":
+                import zarr
+
+                group = zarr.open_group(path, mode="r+", zarr_format=2)
+                group.attrs.update(attrs)
+                zarr.consolidate_metadata(path, zarr_format=2)
+            else:
+                import h5netcdf
+
+                with h5netcdf.File(path, "a") as f:
+                    for key, value in attrs.items():
+                        f.attrs[key] = value
+
+    def open(self) -> dict[str, xr.Dataset]:
+        """Every product written, opened lazily (NetCDF where written, else Zarr): for figures and
+        exports that read a few passes of them. The caller closes them."""
+        out = {}
+        for name, paths in self.paths.items():
+            path = paths[0]
+            out[name] = xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path, engine="h5netcdf")
+        return out
 
 
 def _sidecar(df: pd.DataFrame, provenance: dict, product: str | None) -> dict:
@@ -369,6 +427,9 @@ def summarize(run, files: Iterable[Path] = (), out_dir: Path | None = None) -> d
                                                         "variables": sorted(map(str, product.data_vars))}
         elif isinstance(product, pd.DataFrame):
             summary.setdefault("tables", {})[name] = {"rows": int(len(product)), "columns": list(map(str, product.columns))}
+    pieces = run.context.get("pieces")  # the per-step products written group by group
+    for name in (pieces.paths if pieces is not None else ()):
+        summary.setdefault("datasets", {})[name] = {"dims": pieces.sizes[name], "variables": pieces.variables[name]}
     base = Path(out_dir) if out_dir is not None else None
     summary["files"] = [str(Path(f).relative_to(base)) if base is not None and Path(f).is_relative_to(base)
                         else str(f) for f in files]
@@ -409,7 +470,8 @@ def write_products(run, out_dir: Path, formats: str | Iterable[str] | None = Non
                    extra_files: Iterable[Path] = ()) -> list[Path]:
     """Write every product of a run into ``out_dir`` in ``formats`` (default: NetCDF and CSV).
 
-    Also writes ``provenance.json`` and ``summary.json`` (which lists ``extra_files`` too,
+    Products a :class:`PieceWriter` in ``run.context["pieces"]`` wrote group by group are listed
+    and given the run's final provenance. Also writes ``provenance.json`` and ``summary.json`` (which lists ``extra_files`` too,
     e.g. figures and exports written beside the data). Returns every file written: the data,
     the CSV tables' provenance sidecars, ``provenance.json`` and ``summary.json``.
     """
@@ -418,6 +480,10 @@ def write_products(run, out_dir: Path, formats: str | Iterable[str] | None = Non
     formats = parse_formats(formats)
     provenance = run.provenance()
     written = []
+    pieces = run.context.get("pieces")  # products already written group by group (PieceWriter)
+    if pieces is not None:
+        pieces.finish(provenance)
+        written += pieces.files()
     for name, product in run.products.items():
         if isinstance(product, pd.DataFrame):
             for fmt in (f for f in formats if f in TABLE_FORMATS):
@@ -539,6 +605,6 @@ def moved(paths: Iterable[Path], staged: Path, out: Path) -> list[Path]:
 
 
 __all__ = ["SCHEMA_VERSION", "FORMATS", "DEFAULT_FORMATS", "parse_formats", "conform_dataset", "write_dataset",
-           "write_table", "write_products", "write_summary", "summarize", "read_parquet_metadata",
-           "column_units", "schema_provenance", "check_output_file", "check_product_path",
+           "write_table", "write_products", "append_dataset", "PieceWriter", "write_summary", "summarize",
+           "read_parquet_metadata", "column_units", "schema_provenance", "check_output_file", "check_product_path",
            "check_output_dir", "staged_dir", "moved"]

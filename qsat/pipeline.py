@@ -57,10 +57,19 @@ class Run:
     context: dict = field(default_factory=dict)  # in-memory objects shared between stages, not written
     mode: str | None = None  # the pass engine's compute mode (backend.compute_mode); None: from backend
 
-    def warn(self, message: str) -> None:
-        """Record a warning in the result and show it to the user."""
+    def warn(self, message: str, category: type[Warning] = QsatWarning) -> None:
+        """Record a warning in the result and show it to the user, once per run (a stage run
+        group by group meets the same condition in several groups)."""
+        if message in self.warnings:
+            return
         self.warnings.append(message)
-        warnings.warn(message, QsatWarning, stacklevel=2)
+        warnings.warn(message, category, stacklevel=2)
+
+    def dataset(self, name: str):
+        """The Dataset product ``name``: in memory, or (when it was streamed to its file) opened
+        lazily from that file (``context["streamed"]``); None when the run has none."""
+        product = self.products.get(name)
+        return product if product is not None else self.context.get("streamed", {}).get(name)
 
     def provenance(self) -> dict:
         """Attributes every output file carries."""
@@ -78,14 +87,95 @@ class Run:
         }
 
 
-def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None) -> Run:
-    """Run every applicable stage (up to and including ``until``)."""
+def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None,
+            sink=None) -> Run:
+    """Run every applicable stage (up to and including ``until``).
+
+    ``sink(name, dataset, provenance)``: where a :func:`streamable` scenario's per-step products go group by
+    group of passes (e.g. :class:`qsat.outputs.PieceWriter`); with one, the passes, link and keys
+    stages run together through :func:`stream_passes` and hold only the per-pass tables whole.
+    """
     run = Run(scenario=scenario, backend=resolve(backend), mode=compute_mode(backend))
+    streamed = sink is not None and streamable(scenario)
     for stage in STAGES:
-        if stage.applies(scenario):
+        if streamed and stage.name in STREAMED_STAGES:
+            if stage.name == "passes":
+                stream_passes(run, sink, progress)
+        elif stage.applies(scenario):
             if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name
                 progress(stage.name)
             stage.function()(run)
         if stage.name == until:
             break
     return run
+
+
+#: The stages :func:`stream_passes` runs together, group by group of passes.
+STREAMED_STAGES = ("passes", "link", "keys")
+
+
+def streamable(scenario: Scenario) -> bool:
+    """Whether ``qsat run`` computes this scenario's passes, link and keys group by group of passes:
+    not with a ``[montecarlo]`` (it samples the whole window's link product at once), nor for
+    BBM92's dual downlink (it pairs passes overlapping in time anywhere in the window), nor for
+    keys without a link (the whole-window path reports that error)."""
+    if scenario.montecarlo is not None:
+        return False
+    if scenario.protocol is not None:
+        from .protocols.stage import streamable as keys_streamable
+
+        return scenario.link is not None and keys_streamable(scenario.protocol)
+    return True
+
+
+def stream_passes(run: Run, sink, progress=None) -> None:
+    """The passes, link and keys stages group by group of passes (``PassJob.blocks``): each group's
+    per-step Datasets go to ``sink(name, dataset, run.provenance())`` (padded to the window's step width, ``pass``
+    numbered across the window), its per-pass tables are kept and joined into ``run.products``.
+
+    Every number is that of the stages run on the whole window: the link's and the optimiser's
+    random draws are keyed by the window's pass index (``first_pass``), not the group's.
+    """
+    import pandas as pd
+
+    from .channel.stage import link_of
+    from .orbits.products import pad_steps
+    from .orbits.stage import PassResult, plan, record_sources
+    from .orbits.steps import step_counts
+    from .protocols.stage import keys_of
+
+    sc = run.scenario
+    if progress is not None:
+        progress("passes")
+    job = plan(sc, backend=run.backend, mode=run.mode)
+    job.check(streamed=True)
+    propagator = job.propagator()
+    records = job.find(propagator)
+    record_sources(run, PassResult(job.grid, job.satellites, job.stations, pd.DataFrame(), None, job.warnings))
+    # The link and keys stages run together from the first group on: both are announced there.
+    announce = [name for name, section in (("link", sc.link), ("keys", sc.protocol))
+                if section is not None and progress is not None]
+    width = int(step_counts(job.grid, records).max(initial=0))  # the whole window's step dimension
+    tables: dict[str, list] = {}
+    first = 0
+    for passes, geometry in job.blocks(propagator, records):
+        geometry = pad_steps(geometry, width)
+        per_step = {"geometry": geometry}
+        per_pass = {"passes": passes}
+        for name in announce:
+            progress(name)
+        announce = []
+        if sc.link is not None:
+            per_step["link"] = link_of(run, geometry, first_pass=first)
+        if sc.protocol is not None:
+            for name, product in keys_of(run, geometry, per_step["link"], passes, first_pass=first).items():
+                (per_pass if isinstance(product, pd.DataFrame) else per_step)[name] = product
+        for name, dataset in per_step.items():
+            sink(name, dataset, run.provenance())
+        for name, table in per_pass.items():
+            tables.setdefault(name, []).append(table)
+        first += len(passes)
+    for name, parts in tables.items():
+        run.products[name] = pd.concat(parts, ignore_index=True)
+    run.context["pass_result"].passes = run.products["passes"]
+    run.context["pieces"] = sink  # write_products lists its files (qsat.outputs.PieceWriter)

@@ -10,7 +10,6 @@ link constants depend on them.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import xarray as xr
@@ -80,7 +79,7 @@ def _station_table(scenario) -> dict[str, tuple[float | None, float | None]]:
 
 def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backend: str = "numpy",
                  warn=None, seed: int = 0, elliptic_samples: int = ELLIPTIC_SAMPLES,
-                 warn_defaults=None) -> xr.Dataset:
+                 warn_defaults=None, first_pass: int = 0) -> xr.Dataset:
     """The ``link`` Dataset for a geometry Dataset and a ``LinkConfig``.
 
     ``stations`` maps station name -> (aperture_m, obscuration_ratio) for downlinks whose
@@ -89,7 +88,9 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     qsat's defaults (:meth:`.config.LinkConfig.defaulted_terms`).
     With ``cfg.fading == "elliptic_beam"`` (uplinks) the variables of :data:`ELLIPTIC_VARIABLES`
     are added, sampled with ``elliptic_samples`` realisations per step from ``seed`` (Philox
-    sample index ``(pass * n_step + step) * elliptic_samples + j``, stream 0).
+    sample index ``(pass * n_step + step) * elliptic_samples + j``, stream 0). ``first_pass``: the
+    window's index of the first pass of ``geometry`` when it is one group of a window's passes
+    (padded to the window's step width), so that its draws are those of the whole-window run.
     """
     warn = warn or (lambda message: None)
     stations = stations or {}
@@ -151,7 +152,8 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
         units, long_name = VARIABLES[name]
         data[name] = (("pass", "step"), out[:, :, j], {"units": units, "long_name": long_name})
     if elliptic:
-        for name, values in zip(ELLIPTIC_VARIABLES, _elliptic_statistics(eb_in, seed, elliptic_samples, backend)):
+        for name, values in zip(ELLIPTIC_VARIABLES, _elliptic_statistics(eb_in, seed, elliptic_samples, backend,
+                                                                        first_row=first_pass * nstep)):
             units, long_name = ELLIPTIC_VARIABLES[name]
             data[name] = (("pass", "step"), values, {"units": units, "long_name": long_name})
     data["valid"] = (("pass", "step"), valid, geometry["valid"].attrs)
@@ -180,8 +182,11 @@ def compute_link(geometry: xr.Dataset, cfg, stations: dict | None = None, backen
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int, backend: str = "numpy"):
+def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int, backend: str = "numpy",
+                         first_row: int = 0):
     """Mean and 5th percentile of the elliptic-beam PDT per step, and its Theta variance/covariance.
+
+    ``first_row``: the Philox step index of ``inputs``' first (pass, step) row in the window.
 
     On the ``cupy`` backend the draws come from ``kernels/fading.cu: elliptic_sample`` (same
     counters as the twin, so the same numbers up to rounding).
@@ -208,7 +213,7 @@ def _elliptic_statistics(inputs: np.ndarray, seed: int, n_samples: int, backend:
             part = run[start:start + per_call]
             if part.size == 0:
                 continue
-            draws = sample(flat[part], int(part[0]))
+            draws = sample(flat[part], first_row + int(part[0]))
             mean[part] = draws.mean(axis=1)
             p05[part] = np.percentile(draws, 5.0, axis=1)
     var = flat[:, ELLIPTIC_COLUMNS.index("theta_var")]
@@ -222,13 +227,13 @@ def run_stage(run) -> None:
         from ..errors import QsatError
 
         raise QsatError("the link stage needs the per-step geometry of the passes stage")
-    cfg = run.scenario.link
+    run.products["link"] = link_of(run, run.products["geometry"])
 
-    def warn_defaults(message: str) -> None:
-        run.warnings.append(message)
-        warnings.warn(message, DefaultsWarning, stacklevel=2)
 
-    run.products["link"] = compute_link(run.products["geometry"], cfg, _station_table(run.scenario),
-                                        backend=run.backend, warn=run.warn, seed=run.scenario.seed,
-                                        warn_defaults=warn_defaults)
+def link_of(run, geometry: xr.Dataset, first_pass: int = 0) -> xr.Dataset:
+    """The ``link`` Dataset of ``geometry`` (all of a run's passes, or one group of them starting at
+    the window's pass ``first_pass``) under the run's ``[link]``, warnings recorded in the run."""
     run.data_versions["atmosphere_tables"] = "ephemerides/atmosphere (2026-11-26)"
+    return compute_link(geometry, run.scenario.link, _station_table(run.scenario), backend=run.backend,
+                        warn=run.warn, seed=run.scenario.seed,
+                        warn_defaults=lambda message: run.warn(message, DefaultsWarning), first_pass=first_pass)

@@ -37,21 +37,27 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
-    from ..outputs import check_output_dir, moved, parse_formats, staged_dir, write_products
+    from ..outputs import PieceWriter, check_output_dir, moved, parse_formats, staged_dir, write_products
     from ..orbits.stage import plan
-    from ..pipeline import execute
+    from ..pipeline import execute, streamable
 
     formats = parse_formats(args.format)  # bad input fails before the work starts
     check_output_dir(args.out, overwrite=args.overwrite)
     scenario = scenario_mod.load(args.scenario)
     if scenario.montecarlo is not None and scenario.link is not None and scenario.protocol is not None:
         require_extra("montecarlo", "montecarlo (the scenario's [montecarlo] section)", "distributed")
-    # A job that cannot fit is refused before the first stage starts (the pass stage checks again).
-    plan(scenario, backend=args.backend).check(streamed=False)
-    with stage_progress(scenario, args, then=("write",)) as progress:
-        run = execute(scenario, backend=args.backend, progress=progress.start)
+    # Without a Monte Carlo the passes, link and keys run group by group of passes, their per-step
+    # products written into the output as they come (qsat.pipeline.streamable): memory is set by
+    # the group. A job that cannot fit is refused before the first stage starts.
+    streamed = streamable(scenario)
+    plan(scenario, backend=args.backend).check(streamed=streamed)
+    with stage_progress(scenario, args, then=("write",)) as progress, staged_dir(args.out) as staged:
+        pieces = PieceWriter(staged, formats) if streamed else None
+        run = execute(scenario, backend=args.backend, progress=progress.start, sink=pieces)
         progress.start("write")
-        with staged_dir(args.out) as staged:
+        views = pieces.open() if pieces is not None else {}
+        run.context["streamed"] = views
+        try:
             extra = []
             if not args.no_export:
                 from ..export import write_exports
@@ -59,7 +65,10 @@ def main(args) -> int:
                 extra += write_exports(run, staged)
             if not args.no_figures:
                 extra += _figures(run, staged)
-            written = write_products(run, staged, formats=formats, extra_files=extra)
+        finally:
+            for view in views.values():
+                view.close()
+        written = write_products(run, staged, formats=formats, extra_files=extra)
     files = moved([*written, *extra], staged, args.out)
     print(f"wrote {len(files)} files into {args.out}:")
     for path in files:

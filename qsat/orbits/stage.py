@@ -33,7 +33,7 @@ class PassResult:
     satellites: list[Satellite]
     stations: list[Station]
     passes: pd.DataFrame
-    geometry: xr.Dataset
+    geometry: xr.Dataset | None  # None where the geometry was streamed group by group (qsat run)
     warnings: list[str]
 
 
@@ -232,11 +232,17 @@ def _select(table: pd.DataFrame, ds: xr.Dataset, keep: np.ndarray):
 def run_stage(run) -> None:
     """Pipeline stage: adds products ``passes`` (table) and ``geometry`` (Dataset)."""
     result = compute_passes(run.scenario, backend=run.backend, mode=run.mode)
+    record_sources(run, result)
+    run.products["passes"] = result.passes
+    run.products["geometry"] = result.geometry
+
+
+def record_sources(run, result: PassResult) -> None:
+    """The pass stage's warnings and data versions (time scales, element sets) in ``run``, and
+    ``result`` in ``run.context["pass_result"]`` for the exports and figures."""
     for message in result.warnings:
         run.warn(message)
     run.data_versions.update(data_versions())
     for sat in result.satellites:
         run.data_versions[f"elements[{sat.name}]"] = f"{sat.source} epoch {sat.epoch:%Y-%m-%dT%H:%M:%SZ}"
-    run.products["passes"] = result.passes
-    run.products["geometry"] = result.geometry
     run.context["pass_result"] = result

@@ -457,7 +457,7 @@ def standard_figures(run, out_dir: Path) -> list[Path]:
 
     out_dir = Path(out_dir)
     p = run.products
-    geometry, link, keys = p.get("geometry"), p.get("link"), p.get("keys")
+    geometry, link, keys = run.dataset("geometry"), run.dataset("link"), run.dataset("keys")
     written = []
     passes = p.get("passes")
     if isinstance(passes, pd.DataFrame) and len(passes):

@@ -46,11 +46,21 @@ def run_stage(run) -> None:
     for need in ("geometry", "link", "passes"):
         if need not in run.products:
             raise QsatError(f"the keys stage needs the '{need}' product (passes and link stages)")
-    cfg: ProtocolConfig = run.scenario.protocol
+    run.products.update(keys_of(run, run.products["geometry"], run.products["link"], run.products["passes"]))
+
+
+def keys_of(run, geometry: xr.Dataset, link: xr.Dataset, passes: pd.DataFrame, first_pass: int = 0) -> dict:
+    """The keys stage's products for ``geometry``/``link``/``passes`` (all of a run's passes, or one
+    group of them starting at the window's pass ``first_pass``) under the run's ``[protocol]``."""
     det_cfg = getattr(run.scenario, "detector", None) or DetectorConfig()
-    products = compute_keys(run.products["geometry"], run.products["link"], run.products["passes"], cfg,
-                            det_cfg, backend=run.backend, seed=run.scenario.seed, warn=run.warn)
-    run.products.update(products)
+    return compute_keys(geometry, link, passes, run.scenario.protocol, det_cfg, backend=run.backend,
+                        seed=run.scenario.seed, warn=run.warn, first_pass=first_pass)
+
+
+def streamable(cfg: ProtocolConfig) -> bool:
+    """Whether the keys of a group of passes are computed without the window's other passes:
+    all but BBM92's dual downlink, which pairs passes overlapping in time across the window."""
+    return not (cfg.protocol == "bbm92" and cfg.dual_downlink)
 
 
 def dead_time_factor(eta, pdc, valid, cfg: ProtocolConfig, detector, warn=None):
@@ -67,11 +77,12 @@ def dead_time_factor(eta, pdc, valid, cfg: ProtocolConfig, detector, warn=None):
     return factor
 
 
-def pass_blocks(eta, valid, pdc, step_s: float, cfg: ProtocolConfig, seed: int, xp=np) -> dict:
+def pass_blocks(eta, valid, pdc, step_s: float, cfg: ProtocolConfig, seed: int, xp=np, first_pass: int = 0) -> dict:
     """Decoy BB84 per pass (:func:`~.losskeys.decoy_bb84_blocks`, optimised when ``cfg.optimize``),
-    as NumPy arrays; ``eta`` after dead time. The Monte Carlo takes its per-pass source from here."""
+    as NumPy arrays; ``eta`` after dead time. The Monte Carlo takes its per-pass source from here.
+    ``first_pass``: the window's index of the first row (the optimiser's draws are keyed by it)."""
     res = decoy_bb84_blocks(xp.asarray(eta), xp.asarray(valid), step_s, cfg, xp.asarray(pdc), seed=seed,
-                            pass_index=xp.arange(eta.shape[0]))
+                            pass_index=xp.arange(first_pass, first_pass + eta.shape[0]))
     return {k: to_numpy(v) for k, v in res.items()}
 
 
@@ -88,8 +99,12 @@ def detection_inputs(geometry, link, cfg: ProtocolConfig, detector):
 
 def compute_keys(geometry: xr.Dataset, link: xr.Dataset, passes: pd.DataFrame, cfg: ProtocolConfig,
                  det_cfg: DetectorConfig | None = None, *, backend: str = "numpy", seed: int = 0,
-                 warn=None) -> dict:
-    """The stage's products from plain inputs (usable without a Run)."""
+                 warn=None, first_pass: int = 0) -> dict:
+    """The stage's products from plain inputs (usable without a Run).
+
+    ``first_pass``: the window's index of the first pass when the inputs are one group of a
+    window's passes (:func:`streamable` says when a group's keys are those of the whole window).
+    """
     detector = (det_cfg or DetectorConfig()).build()
     # the detector owns afterpulsing and extraneous clicks in scenario mode
     cfg = cfg.model_copy(update={"afterpulse_probability": detector.afterpulse_probability})
@@ -101,7 +116,7 @@ def compute_keys(geometry: xr.Dataset, link: xr.Dataset, passes: pd.DataFrame, c
     if cfg.protocol == "bbm92":
         return _bbm92(geometry, table, valid, eta, pdc, cfg, detector, step_s, warn)
     eta = eta * dead_time_factor(eta, pdc, valid, cfg, detector, warn)
-    res = pass_blocks(eta, valid, pdc, step_s, cfg, seed, xp)
+    res = pass_blocks(eta, valid, pdc, step_s, cfg, seed, xp, first_pass=first_pass)
     # per-step figures at the block's (possibly optimised) setting
     px = res["basis_probability_x"][:, None]
     mu_s, p_s = res["mean_photon_numbers"][:, None, :], res["intensity_probabilities"][:, None, :]

@@ -17,6 +17,7 @@ from qsat.backend import compute_mode
 from qsat.errors import QsatInputError
 from qsat.orbits import sizing
 from qsat.orbits.stage import compute_passes, plan
+from qsat.pipeline import streamable
 from qsat.scenario import loads
 
 from .scenarios import iss_two_stations
@@ -45,9 +46,26 @@ def test_thousand_years_refused_in_one_line(tmp_path):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+#: Keys that pair passes across the window (BBM92 dual downlink): ``qsat run`` holds it whole.
+WHOLE_WINDOW_KEYS = """
+[link]
+direction = "downlink"
+wavelength = "810 nm"
+[link.transmitter]
+aperture = "30 cm"
+divergence_fwhm = "10 urad"
+pointing_jitter = "1.2 urad"
+[protocol]
+protocol = "bbm92"
+pair_rate_hz = 5.9e6
+coincidence_window_s = 2.5e-9
+dual_downlink = true
+"""
+
+
 def test_job_too_big_for_memory_refused_in_one_line(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text(iss_two_stations(**HUGE))
+    path.write_text(iss_two_stations(**HUGE) + WHOLE_WINDOW_KEYS)
     result = subprocess.run([sys.executable, "-m", "qsat", "run", str(path), "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 2
@@ -55,6 +73,16 @@ def test_job_too_big_for_memory_refused_in_one_line(tmp_path):
     assert "coarser time.step" in result.stderr and "qsat passes, which streams" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_run_without_montecarlo_sized_as_streamed():
+    job = plan(loads(iss_two_stations(**HUGE)))
+    memory_bytes = sizing.estimate(job).memory_streamed_bytes * 10
+    with pytest.raises(QsatInputError, match="fits in memory"):
+        sizing.check(job, streamed=False, memory_bytes=memory_bytes)
+    assert streamable(loads(iss_two_stations(**HUGE)))
+    assert not streamable(loads(iss_two_stations(**HUGE) + WHOLE_WINDOW_KEYS))
+    sizing.check(job, streamed=True, memory_bytes=memory_bytes)
 
 
 def test_streamed_series_refused_when_the_disk_cannot_hold_it(tmp_path, monkeypatch):
