@@ -8,6 +8,7 @@ import math
 import os
 import signal
 import ssl
+import time
 
 import httpx
 import numpy as np
@@ -84,6 +85,19 @@ def test_a_crash_mid_run_loses_nothing_and_reissues_nothing(start_server, certs,
     assert after["minted"] == after["stored"] + after["issued_rows"] + after["retired_rows"] + after["merged_rows"]
 
 
+#: Bound of each wait on the simulated clock, in wall seconds: the waits are bounded by time,
+#: not by a count of polls, which a fast machine runs through before the clock gets there.
+WAIT_S = 60.0
+
+
+def _polls(limit_s: float, interval_s: float = 0.02):
+    """Yield until ``limit_s`` of wall time has passed, pausing ``interval_s`` between polls."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        yield
+        time.sleep(interval_s)
+
+
 @pytest.mark.slow
 def test_the_clock_and_the_pools_follow_the_supply_across_a_crash(start_server, certs, supply, tmp_path):
     """Fill on the simulated clock from the window start, crash after a simulated day, restart
@@ -91,7 +105,7 @@ def test_the_clock_and_the_pools_follow_the_supply_across_a_crash(start_server, 
     (before and after the crash) holds the supply's keys at its instant."""
     first = start_server(workdir=tmp_path / "run", speed=60_000, start=None)
     with client(certs, "beijing-app", first.url) as c:
-        for _ in range(600):  # bounded wait for a simulated day
+        for _ in _polls(WAIT_S):  # a simulated day is ~1.5 s of wall time at this speed
             if c.get("/qsat/v1/metrics").json()["sim_time_s"] > 86_400:
                 break
     first.stop(signal.SIGKILL)
@@ -103,7 +117,7 @@ def test_the_clock_and_the_pools_follow_the_supply_across_a_crash(start_server, 
     second = start_server(workdir=tmp_path / "run", db=first.db, start=None, speed=400_000)
     with client(certs, "beijing-app", second.url) as c:
         resumed = c.get("/qsat/v1/metrics").json()["sim_time_s"]
-        for _ in range(600):  # bounded wait for the window's end
+        for _ in _polls(WAIT_S):  # bounded wait for the window's end
             if c.get("/qsat/v1/metrics").json()["sim_time_s"] >= supply.duration_s:
                 break
         else:
