@@ -139,9 +139,7 @@ def stream_passes(run: Run, sink, progress=None) -> None:
     import pandas as pd
 
     from .channel.stage import link_of
-    from .orbits.products import pad_steps
     from .orbits.stage import PassResult, plan, record_sources
-    from .orbits.steps import step_counts
     from .protocols.stage import keys_of
 
     sc = run.scenario
@@ -155,11 +153,9 @@ def stream_passes(run: Run, sink, progress=None) -> None:
     # The link and keys stages run together from the first group on: both are announced there.
     announce = [name for name, section in (("link", sc.link), ("keys", sc.protocol))
                 if section is not None and progress is not None]
-    width = int(step_counts(job.grid, records).max(initial=0))  # the whole window's step dimension
     tables: dict[str, list] = {}
     first = 0
-    for passes, geometry in job.blocks(propagator, records):
-        geometry = pad_steps(geometry, width)
+    for passes, geometry in job.blocks(propagator, records, padded=True):  # the window's step width
         per_step = {"geometry": geometry}
         per_pass = {"passes": passes}
         for name in announce:

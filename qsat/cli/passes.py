@@ -39,9 +39,7 @@ def main(args) -> int:
     from ..backend import compute_mode, resolve
     from ..outputs import append_dataset, check_product_path, write_dataset, write_table
     from ..pipeline import Run
-    from ..orbits.products import pad_steps
     from ..orbits.stage import compute_passes, plan
-    from ..orbits.steps import step_counts
     from ..orbits.timebase import data_versions
 
     check_product_path(args.out, "table")
@@ -75,11 +73,10 @@ def main(args) -> int:
         records = job.find(propagator)
         for message in job.warnings:
             run.warn(message)
-        width = int(step_counts(job.grid, records).max(initial=0))
         tables = []
-        for table, ds in job.blocks(propagator, records):
+        for table, ds in job.blocks(propagator, records, padded=args.series is not None):
             if args.series is not None:
-                append_dataset(pad_steps(ds, width), args.series, run.provenance(), dim="pass",
+                append_dataset(ds, args.series, run.provenance(), dim="pass",
                                first=not tables)
             tables.append(table)
         table = pd.concat(tables, ignore_index=True)

@@ -13,7 +13,7 @@ from ..errors import QsatInputError
 from ..scenario import Scenario
 from . import batch, reference, sizing, steps as step_mod
 from .elements import Satellite, resolve_satellite
-from .products import build
+from .products import build, pad_steps
 from .propagate import Propagator
 from .sky import SkyTable
 from .stations import Station, resolve_station
@@ -148,22 +148,26 @@ class PassJob:
         """Refuse the job with one line if it cannot fit in memory or on disk (:func:`sizing.check`)."""
         return sizing.check(self, streamed=streamed, outputs=outputs)
 
-    def blocks(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None):
+    def blocks(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None, *,
+               padded: bool = False):
         """(table, geometry) per group of passes, in pass order: memory set by the group, not the window.
 
-        ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass
-        (:func:`qsat.orbits.products.pad_steps` gives them one width). ``records``: the passes
-        from :meth:`find`, if already found.
+        ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass, or
+        with ``padded`` the window's longest (:func:`qsat.orbits.products.pad_steps`), so the
+        pieces append along ``pass`` into one file. ``records``: the passes from :meth:`find`,
+        if already found.
         """
         propagator = propagator or self.propagator()
         records = self.find(propagator) if records is None else records
+        width = int(step_mod.step_counts(self.grid, records).max(initial=0)) if padded else None
         first = 0
         for rows in self.groups(records):
             part = records.take(rows)
             table, ds = self.products(part, self.steps(propagator, part))
             ids = np.arange(first, first + len(table))
             table["pass_id"] = ids
-            yield table, ds.assign_coords({"pass": ids})
+            ds = ds.assign_coords({"pass": ids})
+            yield table, (ds if width is None else pad_steps(ds, width))
             first += len(table)
 
 
