@@ -206,11 +206,25 @@ def write_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, product: str 
         # Zarr format 2 + consolidated metadata: what xarray, NCZarr and most readers open as is
         _strings_as_objects(ds).to_zarr(path, mode="w", zarr_format=2, consolidated=True)
         return path
-    # Byte shuffle + light deflate: smaller float files than deflate 4 alone, at 2/3 of its CPU time.
-    encoding = {name: {"zlib": True, "complevel": 1, "shuffle": True} for name, v in ds.data_vars.items()
-                if v.dtype.kind in "fiub"}
-    ds.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    ds.to_netcdf(path, engine="h5netcdf", encoding=netcdf_encoding(ds))
     return path
+
+
+#: Variable kinds deflated in NetCDF: times, integers and flags (see :func:`netcdf_encoding`).
+DEFLATED_KINDS = "Miub"
+
+
+def netcdf_encoding(ds: xr.Dataset) -> dict:
+    """Byte shuffle + deflate 1 for times, integers and flags; float variables stored plain.
+
+    Times (int64 nanoseconds a whole step apart), counts and flags shrink ~10x at little CPU.
+    Full-precision float64 quantities do not: their mantissa bytes are noise, so deflate only
+    removes the NaN padding (a 24 x 8 x 12 d ``qsat passes`` geometry: 64% of plain) at about
+    3/4 of that command's whole writing time. Each variable keeps its own encoding (e.g. the
+    int64 nanosecond times of :func:`append_dataset`).
+    """
+    return {name: {**v.encoding, "zlib": True, "complevel": 1, "shuffle": True}
+            for name, v in ds.data_vars.items() if v.dtype.kind in DEFLATED_KINDS}
 
 
 def append_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, dim: str, first: bool,
