@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..outputs import PlainDataset
 from .batch import PassRecords
 from .timebase import TimeGrid, iso_utc
 
@@ -38,12 +39,25 @@ def _padded(values, p, j, npass, width, fill):
 def build(grid: TimeGrid, sat_names, stations, records: PassRecords, steps: dict, *,
           night_sun_altitude_deg: float) -> tuple[pd.DataFrame, xr.Dataset]:
     """Pass table and (pass, step) geometry Dataset from pass records and flat per-step arrays."""
+    table, geometry = build_arrays(grid, sat_names, stations, records, steps,
+                                   night_sun_altitude_deg=night_sun_altitude_deg)
+    return table, geometry.dataset()
+
+
+def build_arrays(grid: TimeGrid, sat_names, stations, records: PassRecords, steps: dict, *,
+                 night_sun_altitude_deg: float, width: int | None = None) -> tuple[pd.DataFrame, PlainDataset]:
+    """:func:`build` with the geometry as plain arrays (:class:`qsat.outputs.PlainDataset`), its
+    ``step`` dimension ``width`` wide (default: the longest pass; padding NaN, NaT, False)."""
     npass = len(records)
     p = steps["pass_index"]
     counts = np.bincount(p, minlength=npass)
     starts = np.cumsum(counts) - counts
     j = np.arange(len(p)) - starts[p]
-    width = int(counts.max()) if npass else 0
+    longest = int(counts.max()) if npass else 0
+    if width is None:
+        width = longest
+    elif width < longest:
+        raise ValueError(f"width {width} is narrower than the longest pass ({longest} steps)")
 
     def per_pass(values, reduce, empty=np.nan):
         out = np.full(npass, empty, dtype=float)
@@ -58,9 +72,9 @@ def build(grid: TimeGrid, sat_names, stations, records: PassRecords, steps: dict
     sunlit_frac[counts == 0] = np.nan
     first_az = np.full(npass, np.nan)
     last_az = np.full(npass, np.nan)
+    az_deg = np.degrees(steps["azimuth_rad"])
     if len(p):
         has = counts > 0
-        az_deg = np.degrees(steps["azimuth_rad"])
         first_az[has] = az_deg[starts[has]]
         last_az[has] = az_deg[starts[has] + counts[has] - 1]
 
@@ -97,25 +111,18 @@ def build(grid: TimeGrid, sat_names, stations, records: PassRecords, steps: dict
         "valid": (dims, valid, {"long_name": "true where the step lies inside the pass (others are padding)"}),
     }
     for name, (key, units, long_name, convert) in _STEP_VARS.items():
-        values = steps[key] if convert is None else convert(steps[key])
+        values = az_deg if key == "azimuth_rad" else steps[key] if convert is None else convert(steps[key])
         data[name] = (dims, _padded(values, p, j, npass, width, np.nan), {"units": units, "long_name": long_name})
     sunlit = np.zeros((npass, width), dtype=bool)
     sunlit[p, j] = steps["sunlit"]
     data["sunlit"] = (dims, sunlit, {"long_name": "satellite outside the Earth's shadow"})
     coords = {
-        "pass": ("pass", np.arange(npass)),
-        "step": ("step", np.arange(width)),
-        "satellite": ("pass", table["satellite"].to_numpy(dtype=str)),
-        "station": ("pass", table["station"].to_numpy(dtype=str)),
-        "station_altitude_m": ("pass", np.array([stations[i].altitude_m for i in records.sta], dtype=float),
+        "pass": (("pass",), np.arange(npass), {}),
+        "step": (("step",), np.arange(width), {}),
+        "satellite": (("pass",), table["satellite"].to_numpy(dtype=str), {}),
+        "station": (("pass",), table["station"].to_numpy(dtype=str), {}),
+        "station_altitude_m": (("pass",), np.array([stations[i].altitude_m for i in records.sta], dtype=float),
                                {"units": "m", "long_name": "station height above the WGS84 ellipsoid"}),
     }
-    ds = xr.Dataset(data, coords=coords, attrs={"step_s": grid.step_s, "title": "qsat per-step pass geometry"})
-    return table, ds
-
-
-def pad_steps(ds: xr.Dataset, width: int) -> xr.Dataset:
-    """``ds`` with its ``step`` dimension padded to ``width`` (invalid steps: NaN, NaT, False)."""
-    fill = {name: (False if v.dtype.kind == "b" else np.datetime64("NaT", "ns") if v.dtype.kind == "M" else np.nan)
-            for name, v in ds.data_vars.items()}
-    return ds.reindex(step=np.arange(width), fill_value=fill)
+    attrs = {"step_s": grid.step_s, "title": "qsat per-step pass geometry"}
+    return table, PlainDataset(data, coords, attrs)

@@ -10,10 +10,11 @@ import xarray as xr
 
 from ..backend import compute_mode
 from ..errors import QsatInputError
+from ..outputs import PlainDataset
 from ..scenario import Scenario
 from . import batch, reference, sizing, steps as step_mod
 from .elements import Satellite, resolve_satellite
-from .products import build, pad_steps
+from .products import build_arrays
 from .propagate import Propagator
 from .sky import SkyTable
 from .stations import Station, resolve_station
@@ -132,17 +133,23 @@ class PassJob:
 
     def products(self, records: batch.PassRecords, steps: dict):
         """Pass table and geometry Dataset of ``records``, with the scenario's pass constraints applied."""
+        table, geometry = self.arrays(records, steps)
+        return table, geometry.dataset()
+
+    def arrays(self, records: batch.PassRecords, steps: dict, width: int | None = None):
+        """:meth:`products` with the geometry as plain arrays (:class:`qsat.outputs.PlainDataset`),
+        ``width`` steps wide (default: the longest of ``records``)."""
         c = self.scenario.constraints
-        table, ds = build(self.grid, [s.name for s in self.satellites], self.stations, records, steps,
-                          night_sun_altitude_deg=c.night_sun_altitude_deg)
+        table, geometry = build_arrays(self.grid, [s.name for s in self.satellites], self.stations, records, steps,
+                                       night_sun_altitude_deg=c.night_sun_altitude_deg, width=width)
         keep = np.ones(len(table), dtype=bool)
         if c.night_only:
             keep &= table["dark"].to_numpy()
         if c.min_pass_duration is not None:
             keep &= table["duration_s"].to_numpy() >= c.min_pass_duration
         if not keep.all():
-            table, ds = _select(table, ds, keep)
-        return table, ds
+            table, geometry = _select(table, geometry, keep)
+        return table, geometry
 
     def check(self, *, streamed: bool, outputs: dict | None = None) -> sizing.Estimate:
         """Refuse the job with one line if it cannot fit in memory or on disk (:func:`sizing.check`)."""
@@ -153,21 +160,26 @@ class PassJob:
         """(table, geometry) per group of passes, in pass order: memory set by the group, not the window.
 
         ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass, or
-        with ``padded`` the window's longest (:func:`qsat.orbits.products.pad_steps`), so the
-        pieces append along ``pass`` into one file. ``records``: the passes from :meth:`find`,
-        if already found.
+        with ``padded`` the window's longest (padding NaN, NaT, False), so the pieces append
+        along ``pass`` into one file. ``records``: the passes from :meth:`find`, if already found.
         """
+        for table, geometry in self.pieces(propagator, records, padded=padded):
+            yield table, geometry.dataset()
+
+    def pieces(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None, *,
+               padded: bool = False):
+        """:meth:`blocks` with each group's geometry as plain arrays (:class:`qsat.outputs.PlainDataset`),
+        for writers that need no xarray Dataset (:func:`qsat.outputs.append_netcdf`)."""
         propagator = propagator or self.propagator()
         records = self.find(propagator) if records is None else records
         width = int(step_mod.step_counts(self.grid, records).max(initial=0)) if padded else None
         first = 0
         for rows in self.groups(records):
             part = records.take(rows)
-            table, ds = self.products(part, self.steps(propagator, part))
+            table, geometry = self.arrays(part, self.steps(propagator, part), width)
             ids = np.arange(first, first + len(table))
             table["pass_id"] = ids
-            ds = ds.assign_coords({"pass": ids})
-            yield table, (ds if width is None else pad_steps(ds, width))
+            yield table, geometry.assign_coord("pass", ids)
             first += len(table)
 
 
@@ -225,12 +237,11 @@ def _drop_short(records: batch.PassRecords) -> batch.PassRecords:
     return records.take(keep)
 
 
-def _select(table: pd.DataFrame, ds: xr.Dataset, keep: np.ndarray):
+def _select(table: pd.DataFrame, geometry: PlainDataset, keep: np.ndarray):
     idx = np.nonzero(keep)[0]
     table = table.iloc[idx].reset_index(drop=True)
     table["pass_id"] = np.arange(len(table))
-    ds = ds.isel({"pass": idx}).assign_coords({"pass": np.arange(len(idx))})
-    return table, ds
+    return table, geometry.take("pass", idx).assign_coord("pass", np.arange(len(idx)))
 
 
 def run_stage(run) -> None:
