@@ -149,6 +149,14 @@ def passes_of(csv: Path) -> int:
     return sum(1 for _ in open(csv)) - 1
 
 
+def passes_of_pairs(csv_path: Path, pairs: set) -> int:
+    """Rows of a pass table whose (satellite, station) is one of ``pairs``."""
+    import csv
+
+    with open(csv_path, newline="") as f:
+        return sum((row["satellite"], row["station"]) in pairs for row in csv.DictReader(f))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=float, default=12.0, help="window of the passes_cli row [d]")
@@ -163,9 +171,12 @@ def main(argv=None):
     parser.add_argument("--full-days", type=float, default=30.0, help="window of the full_passes row [d]")
     parser.add_argument("--run-days", default="30", help="fallback windows of full_run after 365 d [d, comma-separated]")
     parser.add_argument("--timeout", type=float, default=1800.0, help="limit of each full-size process [s]")
+    parser.add_argument("--note", default=None, help="a remark stored with the results (e.g. other load)")
     args = parser.parse_args(argv)
     rows = set(args.rows.split(","))
     results = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+    if args.note:
+        results["note"] = args.note
     tmp = Path(tempfile.mkdtemp(prefix="qsat-bench-"))
     if args.full:
         results["commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
@@ -198,9 +209,10 @@ def main(argv=None):
 
 
 def passes_cli(tmp, base, days):
-    """Whole processes, both trees, then the Skyfield loops on a subset of pairs, scaled."""
+    """Whole processes, both trees, then the Skyfield loops on a subset of pairs, scaled; the pass
+    counts of both trees, and of each Skyfield loop against this tree's on the same pairs."""
     (tmp / "c24.toml").write_text(scenario_text(24, 6, 8, days, "1 s"))
-    row = {"satellites": 24, "stations": 8, "days": days}
+    row = {"satellites": 24, "stations": 8, "days": days, "load_1min_before": os.getloadavg()[0]}
     for label, tree in (("after", ROOT), ("before", base)):
         run_cli(tree, ["passes", "c24.toml", "--out", "w.csv"], tmp)  # warm: kernel builds, caches
         r = run_cli(tree, ["passes", "c24.toml", "--out", f"{label}.csv", "--series", f"{label}.nc"], tmp)
@@ -209,15 +221,20 @@ def passes_cli(tmp, base, days):
     sats, sts = walker(24, 6), station_grid(8)
     sub_sats, sub_sts = sats[::6], sts[::4]  # 4 x 2 of the 192 pairs
     scale = len(sats) * len(sts) / (len(sub_sats) * len(sub_sts))
+    pairs = {(f"W{i:03d}", st.name) for i in range(0, len(sats), 6) for st in sub_sts}  # scenario_text's names
+    row["after"]["passes_of_subset"] = passes_of_pairs(tmp / "after.csv", pairs)
+    row["passes_equal_before_after"] = row["after"]["passes"] == row["before"]["passes"]
     for label, loop in (("skyfield_competent", competent_skyfield), ("skyfield_with_range_rate", naive_skyfield)):
         t = time.perf_counter()
         n_pass, n_step = loop(sub_sats, sub_sts, START, days)
         t_sub = time.perf_counter() - t
         row[label] = {"pairs": len(sub_sats) * len(sub_sts), "wall_s": t_sub, "passes": n_pass,
-                      "steps": n_step, "scaled_wall_s": t_sub * scale}
+                      "steps": n_step, "scaled_wall_s": t_sub * scale,
+                      "passes_equal_qsat": n_pass == row["after"]["passes_of_subset"]}
         row[f"speedup_vs_{label}"] = t_sub * scale / row["after"]["wall_s"]
         row[f"before_speedup_vs_{label}"] = t_sub * scale / row["before"]["wall_s"]
     row["speedup_vs_before"] = row["before"]["wall_s"] / row["after"]["wall_s"]
+    row["load_1min_after"] = os.getloadavg()[0]
     print("passes_cli", row, flush=True)
     return row
 
