@@ -232,11 +232,17 @@ def netcdf_encoding(ds: xr.Dataset) -> dict:
     Times (int64 nanoseconds a whole step apart), counts and flags shrink ~10x at little CPU.
     Full-precision float64 quantities do not: their mantissa bytes are noise, so deflate only
     removes the NaN padding (a 24 x 8 x 12 d ``qsat passes`` geometry: 64% of plain) at about
-    3/4 of that command's whole writing time. Each variable keeps its own encoding (e.g. the
-    int64 nanosecond times of :func:`append_dataset`).
+    3/4 of that command's whole writing time. Times keep their CF time coding (e.g. the int64
+    nanoseconds of :func:`append_dataset`); other encodings (chunks of a file the Dataset was
+    read from) are left to the writer, as before.
     """
-    return {name: {**v.encoding, "zlib": True, "complevel": 1, "shuffle": True}
+    return {name: {**{k: v.encoding[k] for k in _TIME_CODING if k in v.encoding and v.dtype.kind == "M"},
+                   "zlib": True, "complevel": 1, "shuffle": True}
             for name, v in ds.data_vars.items() if v.dtype.kind in DEFLATED_KINDS}
+
+
+#: Encoding keys of a datetime64 variable's CF time coding, kept by :func:`netcdf_encoding`.
+_TIME_CODING = ("units", "calendar", "dtype", "_FillValue")
 
 
 def append_dataset(ds: xr.Dataset, path: Path, provenance: dict, *, dim: str, first: bool,

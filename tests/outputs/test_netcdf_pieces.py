@@ -109,3 +109,15 @@ def test_floats_stored_plain_and_exact_times_and_flags_deflated(tmp_path, pieces
     with xr.open_dataset(tmp_path / "g.nc") as back:
         for name in ds.data_vars:
             np.testing.assert_array_equal(back[name].values, ds[name].values, err_msg=name)
+
+
+def test_a_dataset_read_back_from_a_file_is_written_again(tmp_path, pieces):
+    _, parts = pieces
+    for i, (_, geometry) in enumerate(parts):
+        append_netcdf(geometry, tmp_path / "g.nc", PROVENANCE, dim="pass", first=i == 0)
+    with xr.open_dataset(tmp_path / "g.nc") as back:
+        part = back.isel({"pass": slice(0, 2)}).load()  # encodings of the file: chunks, coordinates, ...
+    write_dataset(part, tmp_path / "again.nc", PROVENANCE)
+    with xr.open_dataset(tmp_path / "again.nc") as again:
+        xr.testing.assert_equal(again.load(), part)
+        assert again["time_utc"].encoding["units"] == "nanoseconds since 1970-01-01"
