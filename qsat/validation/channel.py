@@ -422,7 +422,7 @@ for _sum_km, _db in ((1600.0, 64.0), (2400.0, 82.0)):
       tolerance_origin="a difference of two quoted integer-dB values along one pass (fixed factors cancel): ±2 dB",
       klass="prediction",
       note=_DUAL_NOTE + "; on the shipped pass the summed range grows mostly on one link (Delingha from 38° down "
-                        "to 10°, Lijiang near 38° at both ends), so qsat adds 7.4 dB of diffraction and extinction; "
+                        "to 10°, Lijiang between 32° and 38°), so qsat adds 7.4 dB of diffraction and extinction; "
                         "the published 18 dB would need its two extremes from different passes or nights, which the "
                         "sources at hand neither confirm nor exclude (the detectors and the unquantified fixed "
                         "terms cancel in the difference)")
