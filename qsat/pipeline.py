@@ -88,7 +88,7 @@ class Run:
 
 
 def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None,
-            sink=None, series: bool = True, cluster=None) -> Run:
+            sink=None, series: bool = True, cluster=None, steps_per_group: int | None = None) -> Run:
     """Run every applicable stage (up to and including ``until``).
 
     ``sink(name, dataset, provenance)``: where a :func:`streamable` scenario's per-step products go group by
@@ -98,7 +98,8 @@ def execute(scenario: Scenario, backend: str | None = None, until: str | None = 
     dropped (only the per-pass tables are kept; ``sink`` is not called). ``cluster``
     (:class:`qsat.pipeline_distributed.Cluster`): the streamed stages run as Dask tasks there
     (:func:`qsat.pipeline_distributed.stream_passes_distributed`); refused for a scenario that
-    is not streamable.
+    is not streamable. ``steps_per_group``: steps in a group of passes of a streamed run (default
+    ``qsat.orbits.stage.STEPS_PER_GROUP``); the numbers are the same for any.
     """
     run = Run(scenario=scenario, backend=resolve(backend), mode=compute_mode(backend))
     if cluster is not None:
@@ -109,9 +110,10 @@ def execute(scenario: Scenario, backend: str | None = None, until: str | None = 
             if stage.name == "passes" and cluster is not None:
                 from .pipeline_distributed import stream_passes_distributed
 
-                stream_passes_distributed(run, sink, cluster, progress, series=series)
+                stream_passes_distributed(run, sink, cluster, progress, series=series,
+                                          steps_per_group=steps_per_group)
             elif stage.name == "passes":
-                stream_passes(run, sink, progress, series=series)
+                stream_passes(run, sink, progress, series=series, steps_per_group=steps_per_group)
         elif stage.applies(scenario):
             if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name
                 progress(stage.name)
@@ -159,11 +161,11 @@ def refuse_unstreamable(scenario: Scenario, field: str) -> None:
                                                    f"(this one runs whole-window: {reason})")
 
 
-def stream_passes(run: Run, sink, progress=None, series: bool = True) -> None:
+def stream_passes(run: Run, sink, progress=None, series: bool = True, steps_per_group: int | None = None) -> None:
     """The passes, link and keys stages group by group of passes (``PassJob.blocks``): each group's
     per-step Datasets go to ``sink(name, dataset, run.provenance())`` (padded to the window's step width, ``pass``
     numbered across the window; dropped unsent when not ``series``), its per-pass tables are kept
-    and joined into ``run.products``.
+    and joined into ``run.products``. ``steps_per_group``: the groups' size (``PassJob.groups``).
 
     Every number is that of the stages run on the whole window: the link's and the optimiser's
     random draws are keyed by the window's pass index (``first_pass``), not the group's.
@@ -176,7 +178,7 @@ def stream_passes(run: Run, sink, progress=None, series: bool = True) -> None:
     first = 0
     # Padded to the window's step width even without a sink: a group's sums over steps then
     # run over the same lengths as the whole window's, so its numbers are the same bit for bit.
-    for passes, geometry in job.blocks(propagator, records, padded=True):
+    for passes, geometry in job.blocks(propagator, records, padded=True, steps_per_group=steps_per_group):
         announce_group(run, progress)
         per_pass, per_step = group_products(run, passes, geometry, first)
         keep_group(run, sink if series else None, tables, per_pass, per_step)

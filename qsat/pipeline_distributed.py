@@ -98,9 +98,10 @@ def group_task(scenario, backend: str, mode: str | None, piece, first: int, widt
     return per_pass, (per_step if series else {}), run.raised, dict(run.data_versions)
 
 
-def stream_passes_distributed(run: Run, sink, cluster: Cluster, progress=None, series: bool = True) -> None:
+def stream_passes_distributed(run: Run, sink, cluster: Cluster, progress=None, series: bool = True,
+                              steps_per_group: int | None = None) -> None:
     """:func:`qsat.pipeline.stream_passes` as Dask tasks on ``cluster.client``: the same products,
-    sink calls and warnings, in the same order."""
+    sink calls and warnings, in the same order, for the same ``steps_per_group``."""
     from .orbits import steps as step_mod
     from .orbits.distributed import find_passes_distributed
 
@@ -115,7 +116,7 @@ def stream_passes_distributed(run: Run, sink, cluster: Cluster, progress=None, s
     pending: deque = deque()
     tables: dict[str, list] = {}
     first = 0  # the window's index of the next group's first pass: an int, then a future
-    for rows in job.groups(records):
+    for rows in job.groups(records, steps_per_group):
         piece = client.submit(geometry_task, *payload, records.take(rows), pure=False)
         pending.append(client.submit(group_task, run.scenario, run.backend, run.mode, piece, first, width,
                                      series, pure=False))

@@ -38,6 +38,9 @@ def register(sub) -> None:
     p.add_argument("--no-series", action="store_true",
                    help="do not write the per-step Datasets (geometry, link, per-step keys): per-pass tables, "
                         "budgets, summary and provenance only")
+    p.add_argument("--group-steps", type=int, default=None, metavar="N",
+                   help="steps per group of passes computed together (default 1000000, ~0.3 GB of per-step "
+                        "arrays; smaller groups spread a short window over more workers); same numbers for any")
     add_cluster_options(p)
     add_quiet_option(p)
     add_backend_option(p)
@@ -48,6 +51,7 @@ def main(args) -> int:
     import contextlib
 
     from .. import scenario as scenario_mod
+    from ..errors import QsatInputError
     from ..outputs import PieceWriter, check_output_dir, moved, parse_formats, staged_dir, write_products
     from ..orbits.stage import plan
     from ..pipeline import execute, refuse_unstreamable, streamable
@@ -56,6 +60,8 @@ def main(args) -> int:
     check_output_dir(args.out, overwrite=args.overwrite)
     distributed = cluster_requested(args)
     partition = cluster_partition(args)  # checked with or without a cluster: a stray flag is an error
+    if args.group_steps is not None and args.group_steps < 1:
+        raise QsatInputError("--group-steps", args.group_steps, "a positive number of steps")
     scenario = scenario_mod.load(args.scenario)
     if scenario.montecarlo is not None and scenario.link is not None and scenario.protocol is not None:
         require_extra("montecarlo", "montecarlo (the scenario's [montecarlo] section)", "distributed")
@@ -79,7 +85,7 @@ def main(args) -> int:
         staged = stack.enter_context(staged_dir(args.out))
         pieces = PieceWriter(staged, formats) if streamed and not args.no_series else None
         run = execute(scenario, backend=args.backend, progress=progress.start, sink=pieces,
-                      series=not args.no_series, cluster=cluster)
+                      series=not args.no_series, cluster=cluster, steps_per_group=args.group_steps)
         progress.start("write")
         views = pieces.open() if pieces is not None else {}
         run.context["streamed"] = views

@@ -65,8 +65,8 @@ def whole(scenario, tmp_path_factory):
 @pytest.mark.parametrize("steps_per_group, partition", [(200, ()), (1000, ("--sat-block", "4", "--time-block", "9 h"))])
 def test_two_workers_equal_the_in_process_run(scenario, whole, tmp_path, steps_per_group, partition):
     out = tmp_path / "out"
-    _run(scenario, out, "--no-figures", "--no-export", "--workers", "2", *partition,
-         setup=f"import qsat.orbits.stage as s; s.STEPS_PER_GROUP = {steps_per_group}")
+    _run(scenario, out, "--no-figures", "--no-export", "--workers", "2", "--group-steps", str(steps_per_group),
+         *partition)
     passes = pd.read_csv(whole / "passes.csv")
     assert len(passes) > 30 and passes["secret_key_bits"].gt(0).any() and "basis_probability_x" in passes
     _same_tables(out, whole)
@@ -76,21 +76,19 @@ def test_two_workers_equal_the_in_process_run(scenario, whole, tmp_path, steps_p
     assert _summary(out) == _summary(whole)
 
 
-def test_groups_reach_the_sink_in_window_order_from_a_cluster(scenario, monkeypatch):
+def test_groups_reach_the_sink_in_window_order_from_a_cluster(scenario):
     """Many groups, at most two in flight: each piece is numbered from its window-level first pass."""
     from qsat.montecarlo.run import open_client
-    from qsat.orbits import stage
     from qsat.pipeline import execute
     from qsat.pipeline_distributed import Cluster
     from qsat.scenario import load
 
-    monkeypatch.setattr(stage, "STEPS_PER_GROUP", 300)
     sc = load(scenario)
     pieces = []
-    client, _ = open_client(workers=1, threads=2)  # in process: the monkeypatch reaches the tasks
+    client, _ = open_client(workers=1, threads=2)
     try:
         run = execute(sc, backend="numpy", sink=lambda name, ds, prov: pieces.append((name, ds.load())),
-                      cluster=Cluster(client, sat_block=2, time_block_s=43200.0, in_flight=2))
+                      cluster=Cluster(client, sat_block=2, time_block_s=43200.0, in_flight=2), steps_per_group=300)
     finally:
         cluster = client.cluster
         client.close()
@@ -146,7 +144,8 @@ def test_workers_refused_in_one_line_for_a_whole_window_scenario(tmp_path):
 
 @pytest.mark.parametrize("args, field", [(("--threads-per-worker", "2"), "--threads-per-worker"),
                                          (("--workers", "0"), "--workers"),
-                                         (("--workers", "2", "--time-block", "-1 h"), "--time-block")])
+                                         (("--workers", "2", "--time-block", "-1 h"), "--time-block"),
+                                         (("--group-steps", "0"), "--group-steps")])
 def test_bad_cluster_options_refused_in_one_line(tmp_path, args, field):
     path = tmp_path / "s.toml"
     path.write_text(iss_two_stations(duration="1 d", step="10 s"))
