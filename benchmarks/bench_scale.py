@@ -29,8 +29,9 @@ With ``--full``, the issue's full-size rows instead, this tree only, each a whol
   single-threaded worker processes).
 * ``full_run_workers`` (only when named in ``--rows``): 100 x 20 x ``--workers-days`` (3) at 10 s,
   ``qsat run --no-series --no-figures --no-export`` (passes + link + keys + daily budgets) in
-  process, ``--workers 1 --threads-per-worker 1`` and ``--workers 2`` (one thread each), under
-  GNU ``time -v`` (peak RSS: the largest single process of the tree), pass tables compared.
+  process, ``--workers 1 --threads-per-worker 1`` and ``--workers 2`` (one thread each), with the
+  default groups of passes (3 d: one group) and with ``--group-steps 100000``, under GNU
+  ``time -v`` (peak RSS: the largest single process of the tree), pass tables compared.
 
     python benchmarks/bench_scale.py --days 12 --engine-days 7 --name scale_cpu      # the issue's sizes
     python benchmarks/bench_scale.py --days 2 --engine-days 1 --name scale_cpu_quick  # what a shared 2-core machine allows
@@ -389,22 +390,31 @@ def time_v(args: list[str], cwd: Path, timeout: float) -> dict:
             "loadavg_after": after}
 
 
-def full_run_workers(tmp, days, timeout):
+def full_run_workers(tmp, days, timeout, group_steps=(None, 100_000)):
     """100 x 20 x ``days`` at 10 s, ``qsat run --no-series``: in process, one single-threaded worker,
-    two single-threaded workers; the pass tables must be identical."""
+    two single-threaded workers, with the default groups of passes and with each of ``group_steps``;
+    the pass tables must be identical."""
     (tmp / "rw.toml").write_text(run_scenario_text(100, 10, 20, days, "10 s"))
     row = {"satellites": 100, "stations": 20, "days": days, "step_s": 10.0}
-    for label, extra in (("in_process", []), ("workers_1_thread_1", ["--workers", "1", "--threads-per-worker", "1"]),
-                         ("workers_2_thread_1", ["--workers", "2", "--threads-per-worker", "1"])):
-        row[label] = time_v(["run", "rw.toml", "--out", label, "--no-series", "--no-figures", "--no-export", "--quiet",
-                             *extra], tmp, timeout)
-        row[label]["passes"] = passes_of(tmp / label / "passes.csv") if row[label]["rc"] == 0 else None
-        print(label, row[label], flush=True)
-    tables = [(tmp / label / "passes.csv").read_bytes() for label in ("in_process", "workers_1_thread_1",
-                                                                      "workers_2_thread_1")]
+    labels = []
+    for steps in group_steps:
+        grouping = [] if steps is None else ["--group-steps", str(steps)]
+        suffix = "" if steps is None else f"_groups_{steps}"
+        for label, extra in (("in_process", []),
+                             ("workers_1_thread_1", ["--workers", "1", "--threads-per-worker", "1"]),
+                             ("workers_2_thread_1", ["--workers", "2", "--threads-per-worker", "1"])):
+            label += suffix
+            row[label] = time_v(["run", "rw.toml", "--out", label, "--no-series", "--no-figures", "--no-export",
+                                 "--quiet", *grouping, *extra], tmp, timeout)
+            row[label]["passes"] = passes_of(tmp / label / "passes.csv") if row[label]["rc"] == 0 else None
+            labels.append(label)
+            print(label, row[label], flush=True)
+        row["speedup_2_over_1" + suffix] = (row["workers_1_thread_1" + suffix]["wall_s"]
+                                            / row["workers_2_thread_1" + suffix]["wall_s"])
+        row["speedup_2_over_in_process" + suffix] = (row["in_process" + suffix]["wall_s"]
+                                                     / row["workers_2_thread_1" + suffix]["wall_s"])
+    tables = [(tmp / label / "passes.csv").read_bytes() for label in labels]
     row["identical_pass_tables"] = all(t == tables[0] for t in tables)
-    row["speedup_2_over_1"] = row["workers_1_thread_1"]["wall_s"] / row["workers_2_thread_1"]["wall_s"]
-    row["speedup_2_over_in_process"] = row["in_process"]["wall_s"] / row["workers_2_thread_1"]["wall_s"]
     return row
 
 
