@@ -115,7 +115,7 @@ def execute(scenario: Scenario, backend: str | None = None, until: str | None = 
             elif stage.name == "passes":
                 stream_passes(run, sink, progress, series=series, steps_per_group=steps_per_group)
         elif stage.applies(scenario):
-            if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name
+            if progress is not None:  # e.g. a qsat.progress.Stages: called with each stage's name
                 progress(stage.name)
             stage.function()(run)
         if stage.name == until:
@@ -176,13 +176,16 @@ def stream_passes(run: Run, sink, progress=None, series: bool = True, steps_per_
     found(run, job, progress)
     tables: dict[str, list] = {}
     first = 0
+    n_groups = len(job.groups(records, steps_per_group))
     # Padded to the window's step width even without a sink: a group's sums over steps then
     # run over the same lengths as the whole window's, so its numbers are the same bit for bit.
-    for passes, geometry in job.blocks(propagator, records, padded=True, steps_per_group=steps_per_group):
+    blocks = job.blocks(propagator, records, padded=True, steps_per_group=steps_per_group)
+    for done, (passes, geometry) in enumerate(blocks, start=1):
         announce_group(run, progress)
         per_pass, per_step = group_products(run, passes, geometry, first)
         keep_group(run, sink if series else None, tables, per_pass, per_step)
         first += len(passes)
+        advance(progress, done, n_groups)
     finish_streamed(run, sink if series else None, tables)
 
 
@@ -208,6 +211,14 @@ def found(run: Run, job, progress) -> None:
     sc = run.scenario
     run.context["announce"] = [name for name, section in (("link", sc.link), ("keys", sc.protocol))
                                if section is not None and progress is not None]
+
+
+def advance(progress, done: int, total: int) -> None:
+    """``done`` of ``total`` groups of passes finished, for a progress that shows a stage's size
+    (:meth:`qsat.progress.Stages.advance`); a plain ``progress(name)`` callback is not told."""
+    report = getattr(progress, "advance", None)
+    if report is not None:
+        report(done, total, "groups of passes")
 
 
 def announce_group(run: Run, progress) -> None:

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import QsatWarning
-from .pipeline import Run, announce_group, finish_streamed, found, group_products, keep_group, plan_streamed
+from .pipeline import (Run, advance, announce_group, finish_streamed, found, group_products, keep_group,
+                       plan_streamed)
 
 
 @dataclass(frozen=True)
@@ -116,15 +117,21 @@ def stream_passes_distributed(run: Run, sink, cluster: Cluster, progress=None, s
     pending: deque = deque()
     tables: dict[str, list] = {}
     first = 0  # the window's index of the next group's first pass: an int, then a future
-    for rows in job.groups(records, steps_per_group):
+    groups = job.groups(records, steps_per_group)
+    done = 0
+    for rows in groups:
         piece = client.submit(geometry_task, *payload, records.take(rows), pure=False)
         pending.append(client.submit(group_task, run.scenario, run.backend, run.mode, piece, first, width,
                                      series, pure=False))
         first = client.submit(next_first, first, piece, pure=False)
         while len(pending) >= limit:
             _take(run, pending.popleft(), sink if series else None, tables)
+            done += 1
+            advance(progress, done, len(groups))
     while pending:
         _take(run, pending.popleft(), sink if series else None, tables)
+        done += 1
+        advance(progress, done, len(groups))
     finish_streamed(run, sink if series else None, tables)
 
 

@@ -46,7 +46,7 @@ class Stages:
     """Stage-by-stage progress of one command (see the module's docstring).
 
     ``names``: the stages to expect, in order (a stage not named is added as it starts).
-    Use :meth:`start` as each begins (``execute(..., progress=bar.start)``) and :meth:`close`
+    Use :meth:`start` (or call the bar) as each begins (``execute(..., progress=bar)``) and :meth:`close`
     at the end (also as a context manager).
     """
 

@@ -38,7 +38,7 @@ def main(args) -> int:
     names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
     check_references(scenario.network, names)  # fail before the pass search, not after
     with stage_progress(scenario, args, until="budget", then=("write",)) as progress:
-        run = execute(scenario, backend=args.backend, until="budget", progress=progress.start)
+        run = execute(scenario, backend=args.backend, until="budget", progress=progress)
         progress.start("write")
         budget = run.products["budget"]
         provenance = run.provenance()

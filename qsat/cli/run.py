@@ -84,7 +84,7 @@ def main(args) -> int:
         progress = stack.enter_context(stage_progress(scenario, args, then=("write",)))
         staged = stack.enter_context(staged_dir(args.out))
         pieces = PieceWriter(staged, formats) if streamed and not args.no_series else None
-        run = execute(scenario, backend=args.backend, progress=progress.start, sink=pieces,
+        run = execute(scenario, backend=args.backend, progress=progress, sink=pieces,
                       series=not args.no_series, cluster=cluster, steps_per_group=args.group_steps)
         progress.start("write")
         views = pieces.open() if pieces is not None else {}

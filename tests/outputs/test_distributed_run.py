@@ -85,10 +85,12 @@ def test_groups_reach_the_sink_in_window_order_from_a_cluster(scenario):
 
     sc = load(scenario)
     pieces = []
+    progress = _Recorder()
     client, _ = open_client(workers=1, threads=2)
     try:
         run = execute(sc, backend="numpy", sink=lambda name, ds, prov: pieces.append((name, ds.load())),
-                      cluster=Cluster(client, sat_block=2, time_block_s=43200.0, in_flight=2), steps_per_group=300)
+                      cluster=Cluster(client, sat_block=2, time_block_s=43200.0, in_flight=2), steps_per_group=300,
+                      progress=progress)
     finally:
         cluster = client.cluster
         client.close()
@@ -101,6 +103,34 @@ def test_groups_reach_the_sink_in_window_order_from_a_cluster(scenario):
     assert ids == list(range(len(run.products["passes"])))
     assert [name for name, _ in pieces[:3]] == list(PER_STEP)
     assert run.warnings == reference.warnings
+    progress.reported_every_group(len(geometry))
+
+
+class _Recorder:
+    """A progress callback that also takes a stage's size, as qsat.progress.Stages does."""
+
+    def __init__(self):
+        self.stages, self.parts = [], []
+
+    def __call__(self, name):
+        self.stages.append(name)
+
+    def advance(self, done, total, unit):
+        self.parts.append((self.stages[-1], done, total))
+
+    def reported_every_group(self, n_groups):
+        assert self.stages[:3] == ["passes", "link", "keys"], self.stages
+        assert self.parts == [("keys", i, n_groups) for i in range(1, n_groups + 1)], self.parts
+
+
+def test_in_process_run_reports_each_group_of_passes(scenario):
+    from qsat.pipeline import execute
+    from qsat.scenario import load
+
+    pieces, progress = [], _Recorder()
+    execute(load(scenario), backend="numpy", sink=lambda name, ds, prov: pieces.append(name), steps_per_group=300,
+            progress=progress)
+    progress.reported_every_group(pieces.count("geometry"))
 
 
 @pytest.mark.slow
