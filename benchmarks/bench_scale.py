@@ -27,6 +27,11 @@ With ``--full``, the issue's full-size rows instead, this tree only, each a whol
 * ``full_workers``: 100 x 20 x ``--workers-days`` (30) at 10 s, ``qsat passes`` in process,
   ``--workers 1`` (one in-process worker, threads = cores) and ``--workers 2`` (two
   single-threaded worker processes).
+* ``full_run_workers`` (only when named in ``--rows``): 100 x 20 x ``--workers-days`` (3) at 10 s,
+  ``qsat run --no-series --no-figures --no-export`` (passes + link + keys + daily budgets) in
+  process, ``--workers 1 --threads-per-worker 1`` and ``--workers 2`` (one thread each), with the
+  default groups of passes (3 d: one group) and with ``--group-steps 100000``, under GNU
+  ``time -v`` (peak RSS: the largest single process of the tree), pass tables compared.
 
     python benchmarks/bench_scale.py --days 12 --engine-days 7 --name scale_cpu      # the issue's sizes
     python benchmarks/bench_scale.py --days 2 --engine-days 1 --name scale_cpu_quick  # what a shared 2-core machine allows
@@ -176,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--run-days", default="30", help="fallback windows of full_run after 365 d [d, comma-separated]")
     parser.add_argument("--timeout", type=float, default=1800.0, help="limit of each full-size process [s]")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of each tree in passes_cli (the fastest kept)")
-    parser.add_argument("--note", default=None, help="a remark stored with the results (e.g. other load)")
+    parser.add_argument("--note", default=None, help="what else ran on the machine meanwhile (recorded)")
     args = parser.parse_args(argv)
     rows = set(args.rows.split(","))
     results = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
@@ -195,6 +200,8 @@ def main(argv=None):
             results["full_run"] = full_run(tmp, [365.0] + [float(d) for d in args.run_days.split(",")], args.timeout)
         if "full_workers" in rows:
             results["full_workers"] = full_workers(tmp, args.workers_days or 30.0, args.timeout)
+        if "full_run_workers" in rows:
+            results["full_run_workers"] = full_run_workers(tmp, args.workers_days or 3.0, args.timeout)
         write(args.name, results)
         return
     base = base_tree(args.base, tmp)
@@ -403,6 +410,53 @@ def full_workers(tmp, days, timeout):
         row["met"] = row["speedup_2_over_1"] >= 1.7
         return row
     return _loaded(go)
+
+
+def time_v(args: list[str], cwd: Path, timeout: float) -> dict:
+    """``python -m qsat ARGS`` (this tree) under GNU ``time -v``: wall time, peak RSS (the largest
+    single process: GNU time reports the maximum, not the sum, over the process tree), exit
+    status, and the 1/5/15-min load averages before and after."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    before = Path("/proc/loadavg").read_text().split()[:3]
+    proc = subprocess.run(["timeout", str(int(timeout)), "/usr/bin/time", "-v", sys.executable, "-m", "qsat", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+    after = Path("/proc/loadavg").read_text().split()[:3]
+    fields = dict(line.strip().rsplit(": ", 1) for line in proc.stderr.splitlines() if ": " in line.strip()
+                  and line.startswith("\t"))
+    h_m_s = [float(x) for x in fields.get("Elapsed (wall clock) time (h:mm:ss or m:ss)", "nan").split(":")]
+    wall_s = sum(v * 60 ** i for i, v in enumerate(reversed(h_m_s)))
+    return {"command": "qsat " + " ".join(args), "rc": proc.returncode, "wall_s": wall_s,
+            "peak_rss_gb": int(fields.get("Maximum resident set size (kbytes)", 0)) / 1e6,
+            "cpu_percent": fields.get("Percent of CPU this job got"), "loadavg_before": before,
+            "loadavg_after": after}
+
+
+def full_run_workers(tmp, days, timeout, group_steps=(None, 100_000)):
+    """100 x 20 x ``days`` at 10 s, ``qsat run --no-series``: in process, one single-threaded worker,
+    two single-threaded workers, with the default groups of passes and with each of ``group_steps``;
+    the pass tables must be identical."""
+    (tmp / "rw.toml").write_text(run_scenario_text(100, 10, 20, days, "10 s"))
+    row = {"satellites": 100, "stations": 20, "days": days, "step_s": 10.0}
+    labels = []
+    for steps in group_steps:
+        grouping = [] if steps is None else ["--group-steps", str(steps)]
+        suffix = "" if steps is None else f"_groups_{steps}"
+        for label, extra in (("in_process", []),
+                             ("workers_1_thread_1", ["--workers", "1", "--threads-per-worker", "1"]),
+                             ("workers_2_thread_1", ["--workers", "2", "--threads-per-worker", "1"])):
+            label += suffix
+            row[label] = time_v(["run", "rw.toml", "--out", label, "--no-series", "--no-figures", "--no-export",
+                                 "--quiet", *grouping, *extra], tmp, timeout)
+            row[label]["passes"] = passes_of(tmp / label / "passes.csv") if row[label]["rc"] == 0 else None
+            labels.append(label)
+            print(label, row[label], flush=True)
+        row["speedup_2_over_1" + suffix] = (row["workers_1_thread_1" + suffix]["wall_s"]
+                                            / row["workers_2_thread_1" + suffix]["wall_s"])
+        row["speedup_2_over_in_process" + suffix] = (row["in_process" + suffix]["wall_s"]
+                                                     / row["workers_2_thread_1" + suffix]["wall_s"])
+    tables = [(tmp / label / "passes.csv").read_bytes() for label in labels]
+    row["identical_pass_tables"] = all(t == tables[0] for t in tables)
+    return row
 
 
 def refusal_and_imports(tmp, base):

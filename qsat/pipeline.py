@@ -88,21 +88,34 @@ class Run:
 
 
 def execute(scenario: Scenario, backend: str | None = None, until: str | None = None, progress=None,
-            sink=None) -> Run:
+            sink=None, series: bool = True, cluster=None, steps_per_group: int | None = None) -> Run:
     """Run every applicable stage (up to and including ``until``).
 
     ``sink(name, dataset, provenance)``: where a :func:`streamable` scenario's per-step products go group by
     group of passes (e.g. :class:`qsat.outputs.PieceWriter`); with one, the passes, link and keys
     stages run together through :func:`stream_passes` and hold only the per-pass tables whole.
+    ``series=False``: a streamable scenario's per-step products are computed group by group and
+    dropped (only the per-pass tables are kept; ``sink`` is not called). ``cluster``
+    (:class:`qsat.pipeline_distributed.Cluster`): the streamed stages run as Dask tasks there
+    (:func:`qsat.pipeline_distributed.stream_passes_distributed`); refused for a scenario that
+    is not streamable. ``steps_per_group``: steps in a group of passes of a streamed run (default
+    ``qsat.orbits.stage.STEPS_PER_GROUP``); the numbers are the same for any.
     """
     run = Run(scenario=scenario, backend=resolve(backend), mode=compute_mode(backend))
-    streamed = sink is not None and streamable(scenario)
+    if cluster is not None:
+        refuse_unstreamable(scenario, "--workers/--scheduler")
+    streamed = streamable(scenario) and (sink is not None or not series or cluster is not None)
     for stage in STAGES:
         if streamed and stage.name in STREAMED_STAGES:
-            if stage.name == "passes":
-                stream_passes(run, sink, progress)
+            if stage.name == "passes" and cluster is not None:
+                from .pipeline_distributed import stream_passes_distributed
+
+                stream_passes_distributed(run, sink, cluster, progress, series=series,
+                                          steps_per_group=steps_per_group)
+            elif stage.name == "passes":
+                stream_passes(run, sink, progress, series=series, steps_per_group=steps_per_group)
         elif stage.applies(scenario):
-            if progress is not None:  # e.g. qsat.progress.Stages.start: called with each stage's name
+            if progress is not None:  # e.g. a qsat.progress.Stages: called with each stage's name
                 progress(stage.name)
             stage.function()(run)
         if stage.name == until:
@@ -114,64 +127,141 @@ def execute(scenario: Scenario, backend: str | None = None, until: str | None = 
 STREAMED_STAGES = ("passes", "link", "keys")
 
 
-def streamable(scenario: Scenario) -> bool:
-    """Whether ``qsat run`` computes this scenario's passes, link and keys group by group of passes:
-    not with a ``[montecarlo]`` (it samples the whole window's link product at once), nor for
-    BBM92's dual downlink (it pairs passes overlapping in time anywhere in the window), nor for
-    keys without a link (the whole-window path reports that error)."""
+def unstreamable_reason(scenario: Scenario) -> str | None:
+    """Why ``qsat run`` cannot compute this scenario's passes, link and keys group by group of
+    passes (None when it can): a ``[montecarlo]`` samples the whole window's link product at once,
+    BBM92's dual downlink pairs passes overlapping in time anywhere in the window, and keys need
+    a link (the whole-window path reports that error)."""
     if scenario.montecarlo is not None:
-        return False
+        return "its [montecarlo] section samples the whole window's link at once"
     if scenario.protocol is not None:
         from .protocols.stage import streamable as keys_streamable
 
-        return scenario.link is not None and keys_streamable(scenario.protocol)
-    return True
+        if scenario.link is None:
+            return "its [protocol] has no [link] section"
+        if not keys_streamable(scenario.protocol):
+            return "BBM92 with dual_downlink pairs passes overlapping anywhere in the window"
+    return None
 
 
-def stream_passes(run: Run, sink, progress=None) -> None:
+def streamable(scenario: Scenario) -> bool:
+    """Whether ``qsat run`` computes this scenario's passes, link and keys group by group of passes
+    (:func:`unstreamable_reason`)."""
+    return unstreamable_reason(scenario) is None
+
+
+def refuse_unstreamable(scenario: Scenario, field: str) -> None:
+    """One line naming ``field`` (an option that needs the streamed run) and why this scenario
+    is run whole-window instead."""
+    reason = unstreamable_reason(scenario)
+    if reason is not None:
+        from .errors import QsatInputError
+
+        raise QsatInputError(field, scenario.name, f"a scenario qsat run streams group by group of passes "
+                                                   f"(this one runs whole-window: {reason})")
+
+
+def stream_passes(run: Run, sink, progress=None, series: bool = True, steps_per_group: int | None = None) -> None:
     """The passes, link and keys stages group by group of passes (``PassJob.blocks``): each group's
     per-step Datasets go to ``sink(name, dataset, run.provenance())`` (padded to the window's step width, ``pass``
-    numbered across the window), its per-pass tables are kept and joined into ``run.products``.
+    numbered across the window; dropped unsent when not ``series``), its per-pass tables are kept
+    and joined into ``run.products``. ``steps_per_group``: the groups' size (``PassJob.groups``).
 
     Every number is that of the stages run on the whole window: the link's and the optimiser's
     random draws are keyed by the window's pass index (``first_pass``), not the group's.
     """
+    job = plan_streamed(run, progress)
+    propagator = job.propagator()
+    records = job.find(propagator)
+    found(run, job, progress)
+    tables: dict[str, list] = {}
+    first = 0
+    n_groups = len(job.groups(records, steps_per_group))
+    # Padded to the window's step width even without a sink: a group's sums over steps then
+    # run over the same lengths as the whole window's, so its numbers are the same bit for bit.
+    blocks = job.blocks(propagator, records, padded=True, steps_per_group=steps_per_group)
+    for done, (passes, geometry) in enumerate(blocks, start=1):
+        announce_group(run, progress)
+        per_pass, per_step = group_products(run, passes, geometry, first)
+        keep_group(run, sink if series else None, tables, per_pass, per_step)
+        first += len(passes)
+        advance(progress, done, n_groups)
+    finish_streamed(run, sink if series else None, tables)
+
+
+def plan_streamed(run: Run, progress):
+    """The streamed job of ``run``, planned and checked (refused in one line if it cannot fit)."""
+    from .orbits.stage import plan
+
+    if progress is not None:
+        progress("passes")
+    job = plan(run.scenario, backend=run.backend, mode=run.mode)
+    job.check(streamed=True)
+    return job
+
+
+def found(run: Run, job, progress) -> None:
+    """After the pass search of ``job``: the pass stage's sources and warnings recorded in ``run``,
+    and the link and keys stages readied to be announced at the first group (they run with every group)."""
+    import pandas as pd
+
+    from .orbits.stage import PassResult, record_sources
+
+    record_sources(run, PassResult(job.grid, job.satellites, job.stations, pd.DataFrame(), None, job.warnings))
+    sc = run.scenario
+    run.context["announce"] = [name for name, section in (("link", sc.link), ("keys", sc.protocol))
+                               if section is not None and progress is not None]
+
+
+def advance(progress, done: int, total: int) -> None:
+    """``done`` of ``total`` groups of passes finished, for a progress that shows a stage's size
+    (:meth:`qsat.progress.Stages.advance`); a plain ``progress(name)`` callback is not told."""
+    report = getattr(progress, "advance", None)
+    if report is not None:
+        report(done, total, "groups of passes")
+
+
+def announce_group(run: Run, progress) -> None:
+    """Announce the link and keys stages at the first group (:func:`found`)."""
+    for name in run.context.pop("announce", []):
+        progress(name)
+
+
+def group_products(run: Run, passes, geometry, first_pass: int) -> tuple[dict, dict]:
+    """(per-pass tables, per-step Datasets) of one group of passes: its pass table and geometry,
+    with the link and keys the scenario describes, whose draws start at the window's pass
+    ``first_pass``."""
     import pandas as pd
 
     from .channel.stage import link_of
-    from .orbits.stage import PassResult, plan, record_sources
     from .protocols.stage import keys_of
 
     sc = run.scenario
-    if progress is not None:
-        progress("passes")
-    job = plan(sc, backend=run.backend, mode=run.mode)
-    job.check(streamed=True)
-    propagator = job.propagator()
-    records = job.find(propagator)
-    record_sources(run, PassResult(job.grid, job.satellites, job.stations, pd.DataFrame(), None, job.warnings))
-    # The link and keys stages run together from the first group on: both are announced there.
-    announce = [name for name, section in (("link", sc.link), ("keys", sc.protocol))
-                if section is not None and progress is not None]
-    tables: dict[str, list] = {}
-    first = 0
-    for passes, geometry in job.blocks(propagator, records, padded=True):  # the window's step width
-        per_step = {"geometry": geometry}
-        per_pass = {"passes": passes}
-        for name in announce:
-            progress(name)
-        announce = []
-        if sc.link is not None:
-            per_step["link"] = link_of(run, geometry, first_pass=first)
-        if sc.protocol is not None:
-            for name, product in keys_of(run, geometry, per_step["link"], passes, first_pass=first).items():
-                (per_pass if isinstance(product, pd.DataFrame) else per_step)[name] = product
+    per_step = {"geometry": geometry}
+    per_pass = {"passes": passes}
+    if sc.link is not None:
+        per_step["link"] = link_of(run, geometry, first_pass=first_pass)
+    if sc.protocol is not None:
+        for name, product in keys_of(run, geometry, per_step["link"], passes, first_pass=first_pass).items():
+            (per_pass if isinstance(product, pd.DataFrame) else per_step)[name] = product
+    return per_pass, per_step
+
+
+def keep_group(run: Run, sink, tables: dict, per_pass: dict, per_step: dict) -> None:
+    """A group's per-step Datasets to ``sink`` (None: dropped), its per-pass tables kept in ``tables``."""
+    if sink is not None:
         for name, dataset in per_step.items():
             sink(name, dataset, run.provenance())
-        for name, table in per_pass.items():
-            tables.setdefault(name, []).append(table)
-        first += len(passes)
+    for name, table in per_pass.items():
+        tables.setdefault(name, []).append(table)
+
+
+def finish_streamed(run: Run, sink, tables: dict) -> None:
+    """The kept per-pass tables joined into ``run.products``; ``sink`` (if any) in ``run.context``."""
+    import pandas as pd
+
     for name, parts in tables.items():
         run.products[name] = pd.concat(parts, ignore_index=True)
     run.context["pass_result"].passes = run.products["passes"]
-    run.context["pieces"] = sink  # write_products lists its files (qsat.outputs.PieceWriter)
+    if sink is not None:
+        run.context["pieces"] = sink  # write_products lists its files (qsat.outputs.PieceWriter)

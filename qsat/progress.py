@@ -4,7 +4,9 @@
 montecarlo, then writing): on a terminal one line redrawn in place twice a second, with the
 stage, its number and the time elapsed; in a log (stderr not a terminal) a line when each
 stage starts and a "still running" line every ``interval`` seconds of a long stage, so a
-silent minute never looks like a hang. :class:`Progress` is the bar of the Monte Carlo's
+silent minute never looks like a hang. A stage that knows its size (``qsat run``'s groups of
+passes, ``qsat passes``' blocks) reports it with :meth:`Stages.advance`; both forms then show
+how far it is and its ETA. :class:`Progress` is the bar of the Monte Carlo's
 chunks, with its ETA. ``quiet`` shows nothing.
 
 Messages printed while a bar is drawn (warnings) go through :func:`clear_line` first, so
@@ -44,7 +46,7 @@ class Stages:
     """Stage-by-stage progress of one command (see the module's docstring).
 
     ``names``: the stages to expect, in order (a stage not named is added as it starts).
-    Use :meth:`start` as each begins (``execute(..., progress=bar.start)``) and :meth:`close`
+    Use :meth:`start` (or call the bar) as each begins (``execute(..., progress=bar)``) and :meth:`close`
     at the end (also as a context manager).
     """
 
@@ -59,6 +61,7 @@ class Stages:
         self.tty = _is_tty(self.stream) if tty is None else tty
         self.current: str | None = None
         self.t0 = self.t_stage = time.monotonic()
+        self.part: tuple[int, int, str] | None = None  # (done, total, unit) of the stage now running
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,7 +71,7 @@ class Stages:
         if name not in self.names:
             self.names.append(name)
         with self._lock:
-            self.current, self.t_stage = name, time.monotonic()
+            self.current, self.t_stage, self.part = name, time.monotonic(), None
             if self.quiet:
                 return
             if self.tty:
@@ -82,6 +85,24 @@ class Stages:
             if self.tty:
                 _ACTIVE.append(self)
 
+    __call__ = start  # a Stages is itself the ``progress(name)`` callback of qsat.pipeline.execute
+
+    def advance(self, done: int, total: int, unit: str = "groups") -> None:
+        """``done`` of the running stage's ``total`` parts are finished (shown with an ETA)."""
+        with self._lock:
+            self.part = (int(done), int(total), unit)
+            if self.tty and not self.quiet:
+                self._draw()
+
+    def _fraction(self) -> str:
+        """The running stage's size, e.g. ' 12/365 groups, ETA 0:03:10'; empty when it reported none."""
+        if self.part is None:
+            return ""
+        done, total, unit = self.part
+        elapsed = time.monotonic() - self.t_stage
+        eta = elapsed / done * (total - done) if done else float("nan")
+        return f" {done}/{total} {unit}, ETA {_clock(eta)}"
+
     def _number(self) -> int:
         return self.names.index(self.current) + 1 if self.current in self.names else 0
 
@@ -90,7 +111,7 @@ class Stages:
         done = self._number() - 1 if self.current is not None else 0
         filled = int(round(self.width * done / len(self.names))) if self.names else self.width
         return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {self._number()}/{len(self.names)} "
-                f"{self.current or ''} {_clock(time.monotonic() - self.t0)}")
+                f"{self.current or ''}{self._fraction()} {_clock(time.monotonic() - self.t0)}")
 
     def _draw(self) -> None:
         self._write("\r\033[K" + self.line())
@@ -108,7 +129,7 @@ class Stages:
                 elif self.current is not None:
                     self._write(f"{self.label}: [{self._number()}/{len(self.names)}] {self.current} still running "
                                 f"({_clock(time.monotonic() - self.t_stage)} in this stage, "
-                                f"{_clock(time.monotonic() - self.t0)} in all)\n")
+                                f"{_clock(time.monotonic() - self.t0)} in all){self._fraction()}\n")
 
     def close(self) -> None:
         """Stop drawing; on a terminal the bar's line is erased."""

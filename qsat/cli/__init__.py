@@ -9,6 +9,7 @@ taking the parsed arguments and returning an exit code. Bad input anywhere
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import sys
@@ -61,6 +62,58 @@ def require_extra(extra: str, what: str, *modules: str) -> None:
     if missing:
         raise QsatInputError(what, f"needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                              "not installed", f"the '{extra}' extra: pip install 'qsat[{extra}]'")
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler``/``--workers``/``--threads-per-worker``/``--sat-block``/``--time-block``: the
+    command's passes as Dask tasks (satellite blocks x time blocks), same result for any choice."""
+    parser.add_argument("--scheduler", default=None,
+                        help="run on a running Dask scheduler (tcp://host:8786): satellite blocks x time blocks")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="run on a local Dask cluster of this many worker processes (127.0.0.1); "
+                             "--workers 1 is one in-process worker")
+    parser.add_argument("--threads-per-worker", type=int, default=None,
+                        help="threads of each local worker (default: 1 with --workers 2 or more, every core "
+                             "with --workers 1)")
+    parser.add_argument("--sat-block", type=int, default=None, help="satellites per Dask task (default: all)")
+    parser.add_argument("--time-block", default=None,
+                        help="window per Dask task, e.g. '1 d' (default: one day); the result is the same for any")
+
+
+def cluster_requested(args) -> bool:
+    return args.scheduler is not None or args.workers is not None
+
+
+def cluster_partition(args) -> tuple[int | None, float]:
+    """(satellites per task, window per task [s]) of :func:`add_cluster_options`' flags, checked."""
+    from ..units import to_si
+
+    if args.workers is not None and args.workers < 1:
+        raise QsatInputError("--workers", args.workers, "a positive number of worker processes")
+    if args.threads_per_worker is not None and (args.threads_per_worker < 1 or args.workers is None):
+        raise QsatInputError("--threads-per-worker", args.threads_per_worker,
+                             "a positive number of threads, with --workers (a --scheduler's workers have theirs)")
+    if args.sat_block is not None and args.sat_block < 1:
+        raise QsatInputError("--sat-block", args.sat_block, "a positive number of satellites")
+    time_block_s = 86400.0 if args.time_block is None else to_si(args.time_block, "s", "--time-block")
+    if time_block_s <= 0:
+        raise QsatInputError("--time-block", args.time_block, "a positive duration such as '1 d'")
+    return args.sat_block, time_block_s
+
+
+@contextlib.contextmanager
+def cluster_client(args):
+    """The Dask client of ``--scheduler`` or of a local ``--workers`` cluster (closed on exit)."""
+    from ..montecarlo.run import open_client
+
+    client, owned = open_client(args.scheduler, workers=args.workers, threads=args.threads_per_worker)
+    try:
+        yield client
+    finally:
+        cluster = client.cluster if owned else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:

@@ -2,14 +2,21 @@
 
 Runs the passes → link → keys stages the scenario enables, then the ``budget``
 stage of its ``[network]`` section, and writes the budget Dataset (NetCDF) and,
-next to it, the schedule (``<out>.schedule.csv``).
+next to it, the schedule (``<out>.schedule.csv``). The budget needs only the per-pass
+tables, so a scenario ``qsat run`` streams (``qsat.pipeline.streamable``) computes its
+passes, link and keys group by group of passes and drops their per-step products: memory
+is set by the group and the pass table, not the window; ``--workers``/``--scheduler`` run
+those groups on Dask, as ``qsat run`` does.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option, add_quiet_option, require_sections, stage_progress
+import contextlib
+
+from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition,
+               cluster_requested, require_sections, stage_progress)
 
 
 def register(sub) -> None:
@@ -20,15 +27,17 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="budget.nc (NetCDF); the schedule goes next to it")
     add_quiet_option(p)
     add_backend_option(p)
+    add_cluster_options(p)
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
     from .. import scenario as scenario_mod
     from ..network.config import check_references
+    from ..orbits.stage import plan
     from ..orbits.stations import resolve_station
     from ..outputs import check_output_file, check_product_path, write_dataset, write_table
-    from ..pipeline import execute
+    from ..pipeline import execute, refuse_unstreamable, streamable
 
     sched = args.out.with_name(args.out.stem + ".schedule.csv")
     check_product_path(args.out, "dataset")
@@ -37,8 +46,21 @@ def main(args) -> int:
     require_sections(scenario, "budget", "network")
     names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
     check_references(scenario.network, names)  # fail before the pass search, not after
-    with stage_progress(scenario, args, until="budget", then=("write",)) as progress:
-        run = execute(scenario, backend=args.backend, until="budget", progress=progress.start)
+    partition = cluster_partition(args)  # checked with or without a cluster: a stray flag is an error
+    streamed = streamable(scenario)
+    if cluster_requested(args):
+        refuse_unstreamable(scenario, "--scheduler" if args.scheduler is not None else "--workers")
+    plan(scenario, backend=args.backend).check(streamed=streamed)  # refused in one line before computing
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if cluster_requested(args):
+            from ..pipeline_distributed import Cluster
+
+            cluster = Cluster(stack.enter_context(cluster_client(args)), *partition)
+        progress = stack.enter_context(stage_progress(scenario, args, until="budget", then=("write",)))
+        # series=False: a streamable scenario's per-step products are computed group by group and dropped
+        run = execute(scenario, backend=args.backend, until="budget", progress=progress, series=False,
+                      cluster=cluster)
         progress.start("write")
         budget = run.products["budget"]
         provenance = run.provenance()

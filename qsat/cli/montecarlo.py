@@ -108,7 +108,7 @@ def _run(args, scenario, client) -> int:
     remote_gpu = args.scheduler and (args.backend or "").lower() == "cupy"
     backend = "cupy" if remote_gpu else resolve(args.backend)
     with stage_progress(scenario, args, until="link") as stages:
-        run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link", progress=stages.start)
+        run = execute(scenario, backend="numpy" if remote_gpu else backend, until="link", progress=stages)
     inputs = inputs_for_run(run, mc)  # the montecarlo stage of `qsat run` builds the same inputs
     provenance = run.provenance()
     provenance.update(backend=backend, seed=str(seed))

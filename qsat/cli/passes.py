@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option
+from . import add_backend_option, add_cluster_options, cluster_client, cluster_partition
 
 
 def register(sub) -> None:
@@ -23,13 +23,7 @@ def register(sub) -> None:
     p.add_argument("--series", type=Path, default=None, help="per-step geometry to write (.nc or .zarr)")
     p.add_argument("--engine", choices=("batched", "skyfield"), default=None,
                    help="pass engine (default: the scenario's [engine] passes, else batched)")
-    p.add_argument("--scheduler", default=None,
-                   help="run on a running Dask scheduler (tcp://host:8786): satellite blocks x time blocks")
-    p.add_argument("--workers", type=int, default=None,
-                   help="run on a local Dask cluster of this many worker processes (127.0.0.1)")
-    p.add_argument("--sat-block", type=int, default=None, help="satellites per Dask task (default: all)")
-    p.add_argument("--time-block", default=None,
-                   help="window per Dask task, e.g. '1 d' (default: one day); the result is the same for any")
+    add_cluster_options(p)
     add_backend_option(p)
     p.set_defaults(func=main)
 
@@ -98,25 +92,11 @@ def _append_series(geometry, path: Path, provenance: dict, *, first: bool) -> No
 def _distributed(args, scenario, mode):
     """The batched engine as Dask tasks on ``--scheduler`` or a local ``--workers`` cluster."""
     from ..errors import QsatInputError
-    from ..montecarlo.run import open_client
     from ..orbits.distributed import compute_passes_distributed
-    from ..units import to_si
 
     if args.engine == "skyfield":
         raise QsatInputError("--engine", "skyfield", "the batched engine with --scheduler/--workers")
-    if args.workers is not None and args.workers < 1:
-        raise QsatInputError("--workers", args.workers, "a positive number of worker processes")
-    if args.sat_block is not None and args.sat_block < 1:
-        raise QsatInputError("--sat-block", args.sat_block, "a positive number of satellites")
-    time_block_s = 86400.0 if args.time_block is None else to_si(args.time_block, "s", "--time-block")
-    if time_block_s <= 0:
-        raise QsatInputError("--time-block", args.time_block, "a positive duration such as '1 d'")
-    client, owned = open_client(args.scheduler, workers=args.workers)
-    try:
-        return compute_passes_distributed(scenario, client, mode=mode, sat_block=args.sat_block,
+    sat_block, time_block_s = cluster_partition(args)
+    with cluster_client(args) as client:
+        return compute_passes_distributed(scenario, client, mode=mode, sat_block=sat_block,
                                           time_block_s=time_block_s)
-    finally:
-        cluster = client.cluster if owned else None
-        client.close()
-        if cluster is not None:
-            cluster.close()

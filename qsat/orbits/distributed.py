@@ -42,9 +42,22 @@ def pass_task(scenario, mode: str, block_s: float, sats: list[int], span_s: tupl
     propagator = Propagator([job.satellites[i].satrec for i in sats], mode)
     records, errors = job.search(propagator, span_s)
     steps = job.steps(propagator, records)
+    records, errors = _global(records, errors, sats)
+    return records, steps, errors
+
+
+def search_task(scenario, mode: str, block_s: float, sats: list[int], span_s: tuple[float, float]):
+    """:func:`pass_task` without the per-step geometry: (records, SGP4 errors), global indices."""
+    job = _job(scenario, mode, block_s)
+    records, errors = job.search(Propagator([job.satellites[i].satrec for i in sats], mode), span_s)
+    return _global(records, errors, sats)
+
+
+def _global(records: PassRecords, errors: dict, sats: list[int]):
+    """``records`` and ``errors`` of a task's satellites ``sats`` with the window's satellite indices."""
     index = np.asarray(sats)
     records.sat = index[records.sat] if len(records) else records.sat
-    return records, steps, {int(index[s]): codes for s, codes in errors.items()}
+    return records, {int(index[s]): codes for s, codes in errors.items()}
 
 
 def partition(n_sat: int, duration_s: float, screen_step_s: float, sat_block: int | None,
@@ -88,6 +101,24 @@ def compute_passes_distributed(scenario, client, *, backend: str | None = None, 
     return PassResult(job.grid, job.satellites, job.stations, table, ds, job.warnings)
 
 
+def find_passes_distributed(job, client, *, sat_block: int | None = None,
+                            time_block_s: float | None = None) -> PassRecords:
+    """:meth:`qsat.orbits.stage.PassJob.find` as Dask tasks (:func:`search_task`, no per-step
+    geometry): the window's pass records in canonical order, SGP4 failures reported in ``job``."""
+    sats, spans = partition(len(job.satellites), job.grid.duration_s, job.screen.step_s, sat_block,
+                            time_block_s)
+    payload = (job.scenario, job.mode, job.block_s)
+    parts = client.gather([client.submit(search_task, *payload, s, span, pure=False)
+                           for s in sats for span in spans])
+    records = PassRecords.concat([p[0] for p in parts])
+    errors: dict[int, set] = {}
+    for _, errs in parts:
+        for s, codes in errs.items():
+            errors.setdefault(s, set()).update(codes)
+    job.report({s: sorted(c) for s, c in errors.items()})
+    return records.take(records.canonical())
+
+
 def _reorder_steps(steps: dict, order: np.ndarray, n_pass: int) -> dict:
     """Per-step arrays for passes ``order`` (old indices, in their new order); other passes' steps dropped."""
     new_index = np.full(n_pass, -1)
@@ -100,4 +131,4 @@ def _reorder_steps(steps: dict, order: np.ndarray, n_pass: int) -> dict:
     return out
 
 
-__all__ = ["compute_passes_distributed", "pass_task", "partition"]
+__all__ = ["compute_passes_distributed", "pass_task", "search_task", "find_passes_distributed", "partition"]

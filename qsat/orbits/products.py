@@ -126,3 +126,10 @@ def build_arrays(grid: TimeGrid, sat_names, stations, records: PassRecords, step
     }
     attrs = {"step_s": grid.step_s, "title": "qsat per-step pass geometry"}
     return table, PlainDataset(data, coords, attrs)
+
+
+def pad_steps(ds: xr.Dataset, width: int) -> xr.Dataset:
+    """``ds`` with its ``step`` dimension padded to ``width`` (invalid steps: NaN, NaT, False)."""
+    fill = {name: (False if v.dtype.kind == "b" else np.datetime64("NaT", "ns") if v.dtype.kind == "M" else np.nan)
+            for name, v in ds.data_vars.items()}
+    return ds.reindex(step=np.arange(width), fill_value=fill)

@@ -127,19 +127,26 @@ def check(job, *, streamed: bool, outputs: dict[str, Path] | None = None,
         if not streamed and per_step > 0.5 * need:
             hints.insert(0, f"a coarser time.step (at least ~{grid.step_s * scale:.3g} s)")
             hints.append("or qsat passes, which streams the per-step geometry to its --series file")
+        elif streamed:  # what is left whole is the pass table: one row per pass, whatever the step
+            hints.append(f"fewer satellites x stations or a higher elevation mask (the pass table, "
+                         f"~{BYTES_PER_PASS / 1e3:.2g} kB a pass, is held whole)")
         raise QsatInputError(
             "time.duration", _days(grid.duration_s),
             f"a job that fits in memory: ~{est.passes:.3g} passes and {est.steps:.3g} steps at "
             f"{grid.step_s:g} s need ~{_gb(need)}, {_gb(limit)} usable; use " + ", ".join(hints))
     for option, path in (outputs or {}).items():
-        if path is None:
-            continue
-        size = est.geometry_file_bytes if option == "--series" else est.table_file_bytes
-        folder = Path(path).resolve().parent
-        while not folder.exists():
-            folder = folder.parent
-        free = shutil.disk_usage(folder).free
-        if size > free:
-            raise QsatInputError(option, str(path), f"room for ~{_gb(size)} of output; {_gb(free)} free on "
-                                                    f"its disk (a coarser time.step or a shorter window)")
+        if path is not None:
+            check_disk(option, path, est.geometry_file_bytes if option == "--series" else est.table_file_bytes)
     return est
+
+
+def check_disk(option: str, path: Path, size_bytes: float, hint: str = "a coarser time.step or a shorter window") -> None:
+    """Refuse (QsatInputError naming ``option``) an output ``path`` whose disk has less than
+    ``size_bytes`` free."""
+    folder = Path(path).resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if size_bytes > free:
+        raise QsatInputError(option, str(path), f"room for ~{_gb(size_bytes)} of output; {_gb(free)} free on "
+                                                f"its disk ({hint})")

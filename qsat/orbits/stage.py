@@ -113,12 +113,13 @@ class PassJob:
                                  + "; ".join(SGP4_MESSAGES.get(c, f"code {c}") for c in codes)
                                  + "); no passes reported while it fails")
 
-    def groups(self, records: batch.PassRecords) -> list[np.ndarray]:
-        """Consecutive slices of ``records`` holding about ``STEPS_PER_GROUP`` steps each."""
+    def groups(self, records: batch.PassRecords, steps_per_group: int | None = None) -> list[np.ndarray]:
+        """Consecutive slices of ``records`` holding about ``steps_per_group`` (default
+        ``STEPS_PER_GROUP``) steps each."""
+        size = STEPS_PER_GROUP if steps_per_group is None else max(1, int(steps_per_group))
         counts = step_mod.step_counts(self.grid, records)
         cum = np.cumsum(counts)
-        cuts = np.searchsorted(cum, np.arange(STEPS_PER_GROUP, cum[-1] if len(cum) else 0, STEPS_PER_GROUP),
-                               side="right")
+        cuts = np.searchsorted(cum, np.arange(size, cum[-1] if len(cum) else 0, size), side="right")
         edges = np.unique(np.concatenate([[0], cuts, [len(records)]]))
         if len(edges) == 1:
             return [np.arange(0)]
@@ -156,25 +157,26 @@ class PassJob:
         return sizing.check(self, streamed=streamed, outputs=outputs)
 
     def blocks(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None, *,
-               padded: bool = False):
+               padded: bool = False, steps_per_group: int | None = None):
         """(table, geometry) per group of passes, in pass order: memory set by the group, not the window.
 
         ``pass_id`` runs on across groups; each group's ``step`` width is its own longest pass, or
         with ``padded`` the window's longest (padding NaN, NaT, False), so the pieces append
-        along ``pass`` into one file. ``records``: the passes from :meth:`find`, if already found.
+        along ``pass`` into one file. ``records``: the passes from :meth:`find`, if already found;
+        ``steps_per_group``: the groups' size (:meth:`groups`).
         """
-        for table, geometry in self.pieces(propagator, records, padded=padded):
+        for table, geometry in self.pieces(propagator, records, padded=padded, steps_per_group=steps_per_group):
             yield table, geometry.dataset()
 
     def pieces(self, propagator: Propagator | None = None, records: batch.PassRecords | None = None, *,
-               padded: bool = False):
+               padded: bool = False, steps_per_group: int | None = None):
         """:meth:`blocks` with each group's geometry as plain arrays (:class:`qsat.outputs.PlainDataset`),
         for writers that need no xarray Dataset (:func:`qsat.outputs.append_netcdf`)."""
         propagator = propagator or self.propagator()
         records = self.find(propagator) if records is None else records
         width = int(step_mod.step_counts(self.grid, records).max(initial=0)) if padded else None
         first = 0
-        for rows in self.groups(records):
+        for rows in self.groups(records, steps_per_group):
             part = records.take(rows)
             table, geometry = self.arrays(part, self.steps(propagator, part), width)
             ids = np.arange(first, first + len(table))

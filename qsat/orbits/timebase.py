@@ -9,6 +9,7 @@ float64 two-part Julian dates, never single floats.
 from __future__ import annotations
 
 import atexit
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
@@ -26,16 +27,27 @@ def timescale():
     return load.timescale(builtin=True)
 
 
-@cache
+#: Serialises the first load of DE421: ``warnings.catch_warnings`` below swaps the process's
+#: warning filters, which is not thread-safe (threads of an in-process Dask worker load it at once).
+_PLANETS_LOCK = threading.Lock()
+
+
 def planets():
     """DE421 planetary ephemeris from the skyfield-data package (no network)."""
+    with _PLANETS_LOCK:
+        return _planets()
+
+
+@cache
+def _planets():
     import warnings
 
     from skyfield.api import Loader
 
     with warnings.catch_warnings():
-        # skyfield-data warns about its own Earth-orientation file's age on import;
-        # qsat uses Skyfield's built-in table instead (see timescale()).
+        # skyfield-data warns when its Earth-orientation file (finals2000A.all) is past the
+        # date it ships with; qsat reads only de421.bsp from it and uses Skyfield's built-in
+        # table instead (see timescale()).
         warnings.simplefilter("ignore", RuntimeWarning)
         from skyfield_data import get_skyfield_data_path
 

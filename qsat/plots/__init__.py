@@ -468,7 +468,8 @@ def standard_figures(run, out_dir: Path) -> list[Path]:
         for pid in (int(x) for x in best):
             if isinstance(geometry, xr.Dataset):
                 written.append(save(sky_plot(geometry, pid, keys), out_dir / f"pass_{pid}_sky.png"))
-            written.append(save(pass_series(geometry, link, keys, pid), out_dir / f"pass_{pid}_series.png"))
+            if any(isinstance(d, xr.Dataset) for d in (geometry, link, keys)):  # none: qsat run --no-series
+                written.append(save(pass_series(geometry, link, keys, pid), out_dir / f"pass_{pid}_series.png"))
     budget = p.get("budget")
     if isinstance(budget, xr.Dataset):
         for period in ("daily", "monthly"):

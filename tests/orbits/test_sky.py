@@ -49,3 +49,33 @@ def test_nodes_identical_whatever_span_asked_for_them():
     np.testing.assert_array_equal(whole.sun_teme_m[idx], part.sun_teme_m)
     np.testing.assert_array_equal(whole.moon_teme_m[idx], part.moon_teme_m)
     assert part.nodes_s[0] <= 1.3 * 86400.0 and part.nodes_s[-1] >= 2.9 * 86400.0
+
+
+def test_ephemeris_loads_quietly_from_many_threads_at_once():
+    """Threads of an in-process Dask worker load DE421 together: skyfield-data's warning about its
+    own (unused) Earth-orientation file must stay silenced in each, with warnings as errors."""
+    import threading
+    import warnings
+
+    from qsat.orbits import timebase
+
+    timebase._planets.cache_clear()
+    failures, start = [], threading.Barrier(8)
+
+    def load():
+        start.wait()
+        try:
+            for _ in range(20):
+                timebase._planets.cache_clear()
+                assert timebase.planets() is not None
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is the test's failure
+            failures.append(exc)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        threads = [threading.Thread(target=load) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not failures, failures[:3]

@@ -191,3 +191,16 @@ def test_quiet_writes_nothing():
     with Stages(["passes"], stream=stream, quiet=True) as bar:
         bar.start("passes")
     assert stream.getvalue() == ""
+
+
+def test_a_stage_of_known_size_shows_how_far_it_is_and_its_eta():
+    stream = _Terminal()
+    with Stages(["passes", "write"], label="qsat run", stream=stream, width=4) as bar:
+        bar("passes")  # a Stages is the progress callback itself
+        assert " 0/" not in bar.line()
+        bar.advance(0, 365)
+        assert "passes 0/365 groups, ETA --:--" in bar.line()
+        bar.advance(73, 365)
+        assert "passes 73/365 groups, ETA " in bar.line() and "--:--" not in bar.line()
+        bar("write")  # a new stage forgets the old one's size
+        assert "groups" not in bar.line()
