@@ -12,7 +12,7 @@ two tasks:
    the window's step width, then its link and keys. The link's elliptic-beam draws and the
    per-pass optimiser's draws are keyed by that index, so a group draws what the whole window
    would. The index is a future, the sum of the counts the earlier groups kept
-   (:func:`next_first`), so no task waits on the client.
+   (:func:`kept`, :func:`next_first`), so no task waits on the client.
 
 The client takes the results in window order: it records each group's warnings and data
 versions in the run, hands its per-step Datasets to the sink (unless ``series`` is off, in which
@@ -77,9 +77,14 @@ def geometry_task(scenario, mode: str, block_s: float, records):
     return job.products(records, job.steps(job.propagator(), records))
 
 
-def next_first(first: int, piece) -> int:
-    """The window's index of the first pass after a group that starts at ``first``."""
-    return int(first) + len(piece[0])
+def kept(piece) -> int:
+    """Passes a :func:`geometry_task` ``piece`` kept (run where the piece is: only the count moves)."""
+    return len(piece[0])
+
+
+def next_first(first: int, count: int) -> int:
+    """The window's index of the first pass after a group that starts at ``first`` and keeps ``count``."""
+    return int(first) + int(count)
 
 
 def group_task(scenario, backend: str, mode: str | None, piece, first: int, width: int, series: bool):
@@ -123,7 +128,9 @@ def stream_passes_distributed(run: Run, sink, cluster: Cluster, progress=None, s
         piece = client.submit(geometry_task, *payload, records.take(rows), pure=False)
         pending.append(client.submit(group_task, run.scenario, run.backend, run.mode, piece, first, width,
                                      series, pure=False))
-        first = client.submit(next_first, first, piece, pure=False)
+        # Only counts travel along the chain of first indices: a piece's per-step geometry stays on
+        # its worker, where its group_task runs.
+        first = client.submit(next_first, first, client.submit(kept, piece, pure=False), pure=False)
         while len(pending) >= limit:
             _take(run, pending.popleft(), sink if series else None, tables)
             done += 1
@@ -146,4 +153,4 @@ def _take(run: Run, future, sink, tables: dict) -> None:
     keep_group(run, sink, tables, per_pass, per_step)
 
 
-__all__ = ["Cluster", "stream_passes_distributed", "geometry_task", "group_task", "next_first"]
+__all__ = ["Cluster", "stream_passes_distributed", "geometry_task", "group_task", "kept", "next_first"]
