@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import to_numpy
 from .batch import PassRecords
 from .propagate import Propagator
-from .sky import SkyTable, altitude_deg, separation_deg, sunlit, up_vector
+from .sky import SkyTable, _rotate_z, altitude_deg, separation_deg, sunlit, unit, up_vector
 from .timebase import TimeGrid
 
 
@@ -48,20 +48,28 @@ def _distinct(k: np.ndarray):
     return np.unique(k, return_inverse=True)
 
 
+def _columns(table: np.ndarray, rows: np.ndarray):
+    """Rows ``rows`` of a small (m, 3) table as (x, y, z) arrays."""
+    return tuple(np.take(np.ascontiguousarray(table[:, c]), rows) for c in range(3))
+
+
+def _minus(a, b):
+    return tuple(x - y for x, y in zip(a, b))
+
+
 def batched_steps(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stations_latlon_rad,
                   records: PassRecords, sky: SkyTable) -> dict:
     """Flat per-step arrays for every pass (see :func:`qsat.orbits.products.build`).
 
     One propagation and one geometry call for all steps of all passes ((satellite, instant)
-    pairs); time-only terms (GMST, UTC parts, Sun and Moon) once per distinct instant.
+    pairs); time-only terms (GMST and its cosine and sine, UTC parts, Sun and Moon) once per
+    distinct instant. Vectors are kept as (x, y, z) component arrays: no (n, 3) temporaries.
     """
     p, k = pass_steps(grid, records)
-    ups = up_vector(stations_latlon_rad[:, 0], stations_latlon_rad[:, 1])
     k_all, k_index = _distinct(k)
     t_all = grid.seconds(k_all)
     theta_all, omega = grid.gmst(t_all)
     jd_all, fr_all = grid.utc_parts(t_all)
-    sun_all, moon_all = sky.sun(t_all, theta_all), sky.moon(t_all, theta_all)
     sat, sta = records.sat[p], records.sta[p]
     _, r, v = propagator.pairs(sat, jd_all[k_index], fr_all[k_index])
     names = ("azimuth_rad", "elevation_rad", "range_m", "range_rate_m_s")
@@ -69,27 +77,31 @@ def batched_steps(grid: TimeGrid, propagator: Propagator, stations_itrs_m, stati
                                     stations_latlon_rad)
     out = dict(zip(names, values))
     r = to_numpy(r)
-    # TEME -> ITRS positions (Vallado et al. 2006, eq. C-1), the rotation's cos/sin once per instant.
+    # TEME -> ITRS (Vallado et al. 2006, eq. C-1), the rotation's cos/sin once per instant.
     cos_all, sin_all = np.cos(theta_all), np.sin(theta_all)
+    sun_all, moon_all = sky.sun_moon_itrs(t_all, cos_all, sin_all)
     ct, st = cos_all[k_index], sin_all[k_index]
-    sat_itrs = np.empty((len(p), 3))
-    sat_itrs[:, 0] = 1000.0 * (ct * r[:, 0] + st * r[:, 1])
-    sat_itrs[:, 1] = 1000.0 * (-st * r[:, 0] + ct * r[:, 1])
-    sat_itrs[:, 2] = 1000.0 * r[:, 2]
-    st_itrs = stations_itrs_m[sta]
+    sat_itrs = tuple(1000.0 * c for c in _rotate_z((r[:, 0], r[:, 1], r[:, 2]), ct, st))
+    del ct, st
+    station = _columns(stations_itrs_m, sta)
+    to_moon = _minus((c[k_index] for c in moon_all), station)
     # Sun and Moon altitudes depend on (instant, station) only: tabulate them when that is smaller.
     nsta = len(stations_itrs_m)
+    ups = up_vector(stations_latlon_rad[:, 0], stations_latlon_rad[:, 1])
     if len(t_all) * nsta < len(p):
         at = np.arange(len(t_all) * nsta)
         i_t, i_s = at // nsta, at % nsta
-        sun_alt = altitude_deg(sun_all[i_t], stations_itrs_m[i_s], ups[i_s]).reshape(len(t_all), nsta)[k_index, sta]
-        moon_alt = altitude_deg(moon_all[i_t], stations_itrs_m[i_s], ups[i_s]).reshape(len(t_all), nsta)[k_index, sta]
+        sta_t, up_t = _columns(stations_itrs_m, i_s), _columns(ups, i_s)
+        cell = k_index * nsta + sta
+        sun_alt = altitude_deg(_minus((c[i_t] for c in sun_all), sta_t), up_t)[cell]
+        moon_alt = altitude_deg(_minus((c[i_t] for c in moon_all), sta_t), up_t)[cell]
     else:
-        sun_alt = altitude_deg(sun_all[k_index], st_itrs, ups[sta])
-        moon_alt = altitude_deg(moon_all[k_index], st_itrs, ups[sta])
+        up = _columns(ups, sta)
+        sun_alt = altitude_deg(_minus((c[k_index] for c in sun_all), station), up)
+        moon_alt = altitude_deg(to_moon, up)
     out["sun_altitude_deg"], out["moon_altitude_deg"] = sun_alt, moon_alt
-    out["moon_separation_deg"] = separation_deg(moon_all[k_index] - st_itrs, sat_itrs - st_itrs)
-    out["sunlit"] = sunlit(sat_itrs, sun_all[k_index])
+    out["moon_separation_deg"] = separation_deg(to_moon, _minus(sat_itrs, station))
+    out["sunlit"] = sunlit(sat_itrs, tuple(c[k_index] for c in unit(sun_all)))
     out["pass_index"], out["k"] = p, k
     return out
 
