@@ -129,9 +129,21 @@ def altitude_deg(los, up):
 
 
 def separation_deg(a, b):
-    """Angle between two sets of (x, y, z) vectors [deg] (atan2 form: accurate at small angles)."""
-    cross = (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
-    angle = np.arctan2(np.sqrt(_dot3(cross, cross)), _dot3(a, b))
+    """Angle between two sets of (x, y, z) vectors [deg] (atan2 form: accurate at small angles).
+
+    The cross product's components are squared and summed in place (three buffers, not nine)."""
+    cx = a[1] * b[2]
+    cx -= a[2] * b[1]
+    cy = a[2] * b[0]
+    cy -= a[0] * b[2]
+    cz = a[0] * b[1]
+    cz -= a[1] * b[0]
+    cx *= cx
+    cy *= cy
+    cz *= cz
+    cx += cy
+    cx += cz
+    angle = np.arctan2(np.sqrt(cx, out=cx), _dot3(a, b), out=cx)
     return np.degrees(angle, out=angle)
 
 
