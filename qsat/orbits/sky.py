@@ -37,7 +37,7 @@ def _sky_chunk(grid: TimeGrid, node_step_s: float, chunk: int):
     return nodes, np.ascontiguousarray(sun), np.ascontiguousarray(moon)
 
 
-def _rotate_z(xyz, cos_theta, sin_theta):
+def rotate_z(xyz, cos_theta, sin_theta):
     """TEME -> ITRS position rotation by GMST theta, given its cosine and sine (Vallado et al.
     2006, eq. C-1); vectors as (x, y, z) component arrays."""
     x, y, z = xyz
@@ -103,7 +103,7 @@ class SkyTable:
         gets too; one node look-up serves both bodies.
         """
         i, w = self._node_weights(t_s)
-        return tuple(_rotate_z(self._lerp(table, i, w), cos_theta, sin_theta)
+        return tuple(rotate_z(self._lerp(table, i, w), cos_theta, sin_theta)
                      for table in (self.sun_teme_m, self.moon_teme_m))
 
 

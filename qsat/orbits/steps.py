@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import to_numpy
 from .batch import PassRecords
 from .propagate import Propagator
-from .sky import SkyTable, _rotate_z, altitude_deg, separation_deg, sunlit, unit, up_vector
+from .sky import SkyTable, rotate_z, altitude_deg, separation_deg, sunlit, unit, up_vector
 from .timebase import TimeGrid
 
 
@@ -119,7 +119,7 @@ def _sky_slice(r_km, ki, sta, instants, stations, out) -> None:
     the (instant, station) altitude tables.
     """
     cos_t, sin_t = instants["cos"][ki], instants["sin"][ki]
-    sat_itrs = tuple(1000.0 * c for c in _rotate_z((r_km[:, 0], r_km[:, 1], r_km[:, 2]), cos_t, sin_t))
+    sat_itrs = tuple(1000.0 * c for c in rotate_z((r_km[:, 0], r_km[:, 1], r_km[:, 2]), cos_t, sin_t))
     station = _take(stations["itrs"], sta)
     to_moon = _minus((c[ki] for c in instants["moon"]), station)
     if stations["tables"] is None:
