@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import to_numpy
 from .batch import PassRecords
 from .propagate import Propagator
-from .sky import SkyTable, rotate_z, altitude_deg, separation_deg, sunlit, unit, up_vector
+from .sky import SkyTable, altitude_deg, rotate_z, separation_deg, sunlit, unit, up_vector
 from .timebase import TimeGrid
 
 
