@@ -14,7 +14,8 @@ from qsat.errors import QsatInputError
 from qsat.units import FAST_FACTORS, fast_value, to_si
 
 PAIRS = [(target, name) for target, names in FAST_FACTORS.items() for name in names]
-NUMBERS = ["0", "1", "3", "30", "12.0", "0.1", ".5", "2.", "-7.25", "+4", "1e3", "2.5E-7", "550", "785", "1.23456789012345"]
+NUMBERS = ["0", "1", "3", "30", "12.0", "0.1", ".5", "2.", "-7.25", "+4", "1e3", "2.5E-7", "550", "785",
+           "1.23456789012345"]
 
 
 @pytest.mark.parametrize("target,name", PAIRS)
