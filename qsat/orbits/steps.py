@@ -32,8 +32,9 @@ def pass_steps(grid: TimeGrid, records: PassRecords):
     """(pass index, grid index k) of every step inside every pass, in pass order."""
     k0, counts = _step_range(grid, records)
     p = np.repeat(np.arange(len(records)), counts)
-    starts = np.cumsum(counts) - counts
-    k = k0[p] + (np.arange(counts.sum()) - starts[p])
+    # k0 of the pass plus the step's place in it: its flat index minus the pass's first one.
+    k = np.repeat(k0 - (np.cumsum(counts) - counts), counts)
+    k += np.arange(len(p))
     return p, k
 
 
