@@ -7,7 +7,8 @@
 * :func:`pass_results`, :func:`statistics` — keys from sampled counts, statistics over trials;
 * :func:`run_montecarlo` — chunked on Dask, checkpointed to Zarr, resumable.
 
-Importing this package never imports Dask or Zarr; :func:`run_montecarlo` does.
+Importing this package never imports xarray, Dask or Zarr: the names above load their
+modules on first use, and :func:`run_montecarlo` imports Dask.
 See ``docs/montecarlo.md``.
 """
 
@@ -15,10 +16,27 @@ See ``docs/montecarlo.md``.
 # cycle well ordered whichever module a user imports first.
 from .. import scenario as _scenario  # noqa: F401
 from .config import MonteCarloConfig  # noqa: E402
-from .inputs import MonteCarloInputs, build_inputs
-from .kernel import sample_trials_kernel
-from .reduce import pass_results, statistics
-from .sampler import sample_trials, step_mean_statistics
+
+# Loaded on first use: every scenario load imports this package (for its section), and
+# ``reduce`` imports xarray (~0.4 s with pandas), which ``qsat passes`` and ``qsat link`` need not.
+_LAZY = {"MonteCarloInputs": "inputs", "build_inputs": "inputs", "sample_trials_kernel": "kernel",
+         "pass_results": "reduce", "statistics": "reduce", "sample_trials": "sampler",
+         "step_mean_statistics": "sampler"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def run_montecarlo(*args, **kwargs):

@@ -37,11 +37,19 @@ def _sky_chunk(grid: TimeGrid, node_step_s: float, chunk: int):
     return nodes, np.ascontiguousarray(sun), np.ascontiguousarray(moon)
 
 
-def _rotate_z(vectors, theta):
-    """TEME -> ITRS position rotation by GMST ``theta`` (Vallado et al. 2006, eq. C-1)."""
-    ct, st = np.cos(theta), np.sin(theta)
-    x, y = vectors[..., 0], vectors[..., 1]
-    return np.stack([ct * x + st * y, -st * x + ct * y, vectors[..., 2]], axis=-1)
+def rotate_z(xyz, cos_theta, sin_theta):
+    """TEME -> ITRS position rotation by GMST theta, given its cosine and sine (Vallado et al.
+    2006, eq. C-1); vectors as (x, y, z) component arrays."""
+    x, y, z = xyz
+    return (cos_theta * x + sin_theta * y, -sin_theta * x + cos_theta * y, z)
+
+
+def _dot3(a, b):
+    """Dot product of two (x, y, z) component triples, summed x, y, z in that order, in one buffer."""
+    out = a[0] * b[0]
+    out += a[1] * b[1]
+    out += a[2] * b[2]
+    return out
 
 
 @dataclass
@@ -72,19 +80,31 @@ class SkyTable:
         moon = np.concatenate([ch[2][:-1] for ch in chunks[:-1]] + [chunks[-1][2]])
         return cls(nodes, sun, moon)
 
-    def _interp(self, table: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    def _node_weights(self, t_s):
+        """Index of the node before each ``t_s`` and the fraction of the interval after it."""
         t_s = np.asarray(t_s, dtype=np.float64)
         i = np.clip(np.searchsorted(self.nodes_s, t_s, side="right") - 1, 0, len(self.nodes_s) - 2)
-        w = ((t_s - self.nodes_s[i]) / (self.nodes_s[i + 1] - self.nodes_s[i]))[..., None]
-        return table[i] * (1.0 - w) + table[i + 1] * w
+        return i, (t_s - self.nodes_s[i]) / (self.nodes_s[i + 1] - self.nodes_s[i])
 
-    def sun(self, t_s, theta_rad):
-        """Sun position in ITRS [m] at ``t_s`` (GMST ``theta_rad`` at the same instants)."""
-        return _rotate_z(self._interp(self.sun_teme_m, t_s), theta_rad)
+    @staticmethod
+    def _lerp(table: np.ndarray, i: np.ndarray, w: np.ndarray):
+        """Linear interpolation of ``table`` (nodes, 3) as (x, y, z) component arrays."""
+        w0 = 1.0 - w
+        return tuple(table[i, c] * w0 + table[i + 1, c] * w for c in range(3))
 
-    def moon(self, t_s, theta_rad):
-        """Moon position in ITRS [m]."""
-        return _rotate_z(self._interp(self.moon_teme_m, t_s), theta_rad)
+    def _interp(self, table: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """``table`` interpolated at ``t_s``, (n, 3)."""
+        return np.stack(self._lerp(table, *self._node_weights(t_s)), axis=-1)
+
+    def sun_moon_itrs(self, t_s, cos_theta, sin_theta):
+        """Sun and Moon positions in ITRS [m] at ``t_s``, each as (x, y, z) arrays.
+
+        ``cos_theta``, ``sin_theta``: of GMST at the same instants, the rotation the satellite
+        gets too; one node look-up serves both bodies.
+        """
+        i, w = self._node_weights(t_s)
+        return tuple(rotate_z(self._lerp(table, i, w), cos_theta, sin_theta)
+                     for table in (self.sun_teme_m, self.moon_teme_m))
 
 
 def up_vector(lat_rad, lon_rad):
@@ -93,29 +113,49 @@ def up_vector(lat_rad, lon_rad):
                      np.sin(lat_rad)], axis=-1)
 
 
-def altitude_deg(target_itrs_m, station_itrs_m, up):
-    """Geometric altitude of a target above the station's geodetic horizon [deg]."""
-    d = target_itrs_m - station_itrs_m
-    sine = np.einsum("...i,...i->...", d, up) / np.sqrt(np.einsum("...i,...i->...", d, d))
-    return np.degrees(np.arcsin(np.clip(sine, -1.0, 1.0)))
+def unit(xyz):
+    """(x, y, z) scaled to unit length."""
+    norm = np.sqrt(_dot3(xyz, xyz))
+    return tuple(c / norm for c in xyz)
+
+
+def altitude_deg(los, up):
+    """Geometric altitude above the station's geodetic horizon [deg] of a target at line of sight
+    ``los`` (target minus station, (x, y, z) in ITRS); ``up``: the station's zenith, (x, y, z)."""
+    sine = _dot3(los, up)
+    sine /= np.sqrt(_dot3(los, los))
+    np.clip(sine, -1.0, 1.0, out=sine)
+    return np.degrees(np.arcsin(sine, out=sine), out=sine)
 
 
 def separation_deg(a, b):
-    """Angle between two sets of vectors [deg] (atan2 form: accurate at small angles)."""
-    cx = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
-    cy = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
-    cz = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    return np.degrees(np.arctan2(np.sqrt(cx * cx + cy * cy + cz * cz), np.einsum("...i,...i->...", a, b)))
+    """Angle between two sets of (x, y, z) vectors [deg] (atan2 form: accurate at small angles).
+
+    The cross product's components are squared and summed in place (three buffers, not nine)."""
+    cx = a[1] * b[2]
+    cx -= a[2] * b[1]
+    cy = a[2] * b[0]
+    cy -= a[0] * b[2]
+    cz = a[0] * b[1]
+    cz -= a[1] * b[0]
+    cx *= cx
+    cy *= cy
+    cz *= cz
+    cx += cy
+    cx += cz
+    angle = np.arctan2(np.sqrt(cx, out=cx), _dot3(a, b), out=cx)
+    return np.degrees(angle, out=angle)
 
 
-def sunlit(sat_itrs_m, sun_itrs_m):
-    """True where the satellite is outside the Earth's cylindrical shadow.
+def sunlit(sat_itrs_m, sun_dir):
+    """True where the satellite (x, y, z) [m] is outside the Earth's cylindrical shadow; ``sun_dir``:
+    the unit vector to the Sun, (x, y, z), in the same frame.
 
     The cylinder of radius R_E along the Sun direction is Skyfield's ``is_sunlit``
     test without the Sun's finite distance (its cone narrows by R_E/1 AU, under
     0.3 km at LEO ranges).
     """
-    s = sun_itrs_m / np.sqrt(np.einsum("...i,...i->...", sun_itrs_m, sun_itrs_m))[..., None]
-    along = np.einsum("...i,...i->...", sat_itrs_m, s)
-    perp2 = np.einsum("...i,...i->...", sat_itrs_m, sat_itrs_m) - along * along
+    along = _dot3(sat_itrs_m, sun_dir)
+    perp2 = _dot3(sat_itrs_m, sat_itrs_m)
+    perp2 -= along * along
     return (along > 0.0) | (perp2 > EARTH_RADIUS_M**2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qsat.orbits.sky import NODE_STEP_S, SkyTable
 from qsat.orbits.timebase import TimeGrid, planets
@@ -79,3 +80,37 @@ def test_ephemeris_loads_quietly_from_many_threads_at_once():
         for t in threads:
             t.join()
     assert not failures, failures[:3]
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_step_slices_change_no_value(monkeypatch, dense):
+    """The Sun, Moon and shadow terms are computed in slices of steps: any slice size gives the
+    same arrays, with the altitudes per step or tabulated per (instant, station) (``dense``: each
+    pass repeated, so steps outnumber instants x stations)."""
+    from qsat.orbits import steps as step_mod
+    from qsat.orbits.stage import plan
+    from qsat.scenario import loads
+
+    from .scenarios import iss_two_stations
+
+    job = plan(loads(iss_two_stations(duration="1 d", step="1 s", mask=10)))
+    propagator = job.propagator()
+    records = job.find(propagator)
+    assert len(records) >= 4
+    if dense:
+        records = records.take(np.repeat(np.arange(len(records)), 8))
+    sky = SkyTable.for_span(job.grid, float(records.t_rise.min()), float(records.t_set.max()))
+
+    def steps():
+        return step_mod.batched_steps(job.grid, propagator, job.stations_itrs_m, job.stations_latlon_rad,
+                                      records, sky)
+
+    whole = steps()
+    assert len(whole["k"]) < step_mod.SLICE_STEPS
+    assert (len(np.unique(whole["k"])) * len(job.stations_itrs_m) < len(whole["k"])) == dense
+    monkeypatch.setattr(step_mod, "SLICE_STEPS", 97)  # many slices, the last one partial
+    sliced = steps()
+    for name in ("sun_altitude_deg", "moon_altitude_deg", "moon_separation_deg", "sunlit"):
+        np.testing.assert_array_equal(sliced[name], whole[name], err_msg=name)
+    for name in ("sun_altitude_deg", "moon_altitude_deg", "moon_separation_deg"):
+        assert np.isfinite(whole[name]).all() and np.ptp(whole[name]) > 1.0, name
