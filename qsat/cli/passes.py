@@ -3,14 +3,15 @@
 The job is sized before it runs and refused with one line if it cannot fit. The
 batched engine computes and writes the per-step geometry (NetCDF or Zarr) group by
 group of passes, so memory is set by the group, not by the window; only the pass
-table (one row per pass) is held whole.
+table (one row per pass) is held whole. Progress (``--quiet`` hides it): the pass search,
+the per-step geometry group by group (done/total, with an ETA), then writing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option, add_cluster_options, cluster_client, cluster_partition
+from . import add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition
 
 
 def register(sub) -> None:
@@ -24,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("batched", "skyfield"), default=None,
                    help="pass engine (default: the scenario's [engine] passes, else batched)")
     add_cluster_options(p)
+    add_quiet_option(p)
     add_backend_option(p)
     p.set_defaults(func=main)
 
@@ -33,8 +35,9 @@ def main(args) -> int:
     from ..backend import compute_mode, resolve
     from ..outputs import check_product_path, write_dataset, write_table
     from ..pipeline import Run
-    from ..orbits.stage import compute_passes, plan
+    from ..orbits.stage import compute_passes
     from ..orbits.timebase import data_versions
+    from ..progress import Stages
 
     check_product_path(args.out, "table")
     if args.series is not None:
@@ -44,38 +47,51 @@ def main(args) -> int:
     run.data_versions.update(data_versions())
     distributed = args.scheduler is not None or args.workers is not None
     streamed = (args.engine or scenario.engine.passes) == "batched" and not distributed
-    if distributed:
-        result = _distributed(args, scenario, run.mode)
-        for message in result.warnings:
-            run.warn(message)
-        table = result.passes
-        if args.series is not None:
-            write_dataset(result.geometry, args.series, run.provenance())
-    elif not streamed:
-        result = compute_passes(scenario, engine=args.engine, mode=run.mode)
-        for message in result.warnings:
-            run.warn(message)
-        table = result.passes
-        if args.series is not None:
-            write_dataset(result.geometry, args.series, run.provenance())
-    else:
-        import pandas as pd
-
-        job = plan(scenario, mode=run.mode)
-        job.check(streamed=True, outputs={"--out": args.out, "--series": args.series})
-        propagator = job.propagator()
-        records = job.find(propagator)
-        for message in job.warnings:
-            run.warn(message)
-        tables = []
-        for table, geometry in job.pieces(propagator, records, padded=args.series is not None):
+    names = ["passes", "geometry", "write"] if streamed else ["passes", "write"]
+    with Stages(names, label="qsat passes", quiet=args.quiet) as progress:
+        progress("passes")
+        if distributed:
+            result = _distributed(args, scenario, run.mode)
+        elif not streamed:
+            result = compute_passes(scenario, engine=args.engine, mode=run.mode)
+        else:
+            table = _streamed(args, scenario, run, progress)
+        if not streamed:
+            for message in result.warnings:
+                run.warn(message)
+            table = result.passes
+            progress("write")
             if args.series is not None:
-                _append_series(geometry, args.series, run.provenance(), first=not tables)
-            tables.append(table)
-        table = pd.concat(tables, ignore_index=True)
-    write_table(table, args.out, run.provenance())
+                write_dataset(result.geometry, args.series, run.provenance())
+        else:
+            progress("write")
+        write_table(table, args.out, run.provenance())
     print(f"{len(table)} passes -> {args.out}")
     return 0
+
+
+def _streamed(args, scenario, run, progress):
+    """The batched engine group by group of passes, each group's geometry appended to ``--series``
+    as it comes: the pass table."""
+    import pandas as pd
+
+    from ..orbits.stage import plan
+
+    job = plan(scenario, mode=run.mode)
+    job.check(streamed=True, outputs={"--out": args.out, "--series": args.series})
+    propagator = job.propagator()
+    records = job.find(propagator)
+    for message in job.warnings:
+        run.warn(message)
+    progress("geometry")
+    n_groups = len(job.groups(records))
+    tables = []
+    for table, geometry in job.pieces(propagator, records, padded=args.series is not None):
+        if args.series is not None:
+            _append_series(geometry, args.series, run.provenance(), first=not tables)
+        tables.append(table)
+        progress.advance(len(tables), n_groups, "groups of passes")
+    return pd.concat(tables, ignore_index=True)
 
 
 def _append_series(geometry, path: Path, provenance: dict, *, first: bool) -> None:

@@ -173,3 +173,27 @@ def test_no_compiler_falls_back_to_the_twin(monkeypatch, tmp_path):
         assert compute_mode("auto") == "numpy"
     finally:
         kernels.host_kernels_usable.cache_clear()
+
+
+def test_progress_names_each_stage_and_counts_the_groups(tmp_path, monkeypatch, capsys):
+    """The pass search, the geometry group by group (done/total) and the writing are reported on
+    stderr; --quiet shows none of it."""
+    import qsat.orbits.stage
+    from qsat.cli import main
+    from qsat.progress import Stages
+
+    monkeypatch.setattr(qsat.orbits.stage, "STEPS_PER_GROUP", 300)
+    parts = []
+    monkeypatch.setattr(Stages, "advance", lambda self, done, total, unit="groups": parts.append((done, total)))
+    (tmp_path / "s.toml").write_text(iss_two_stations(duration="2 d", step="5 s"))
+    args = ["passes", str(tmp_path / "s.toml"), "--out", str(tmp_path / "p.csv"), "--series", str(tmp_path / "g.nc")]
+    assert main(args) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["qsat passes: [1/3] passes", "qsat passes: [2/3] geometry",
+                                                       "qsat passes: [3/3] write"]
+    n = len(parts)
+    assert n > 3 and parts == [(i, n) for i in range(1, n + 1)]
+    (tmp_path / "p.csv").unlink()
+    (tmp_path / "g.nc").unlink()
+    assert main([*args, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
