@@ -13,24 +13,12 @@ from qsat.orbits.stage import compute_passes, plan
 from qsat.outputs import append_dataset, append_netcdf, netcdf_encoding, write_dataset
 from qsat.scenario import loads
 
+from ..orbits.scenarios import iss_two_stations
+
 PROVENANCE = {"qsat_version": "0.1.0", "scenario_sha256": "cd" * 32, "backend": "numpy", "seed": 1,
               "created_utc": "2026-12-07T05:00:00Z", "data_versions": "sgp4=2.27", "warnings": ""}
 #: The ISS over two stations for two days at 10 s, night passes only (so the constraint's selection runs).
-SCENARIO = """
-[time]
-start = "2026-06-08T00:00:00Z"
-duration = "2 d"
-step = "10 s"
-[[satellites]]
-name = "ISS"
-[[ground_stations]]
-name = "Tenerife"
-[[ground_stations]]
-name = "Graz"
-[constraints]
-elevation_mask_deg = 10
-night_only = true
-"""
+SCENARIO = iss_two_stations(duration="2 d", step="10 s") + "night_only = true\n"
 #: HDF5 attributes that hold object references (different objects in different files).
 _REFERENCES = ("DIMENSION_LIST", "REFERENCE_LIST")
 
