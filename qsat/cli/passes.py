@@ -31,12 +31,15 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    import contextlib
+
     from .. import scenario as scenario_mod
     from ..backend import compute_mode, resolve
+    from ..errors import QsatInputError
+    from ..orbits.stage import compute_passes, plan
+    from ..orbits.timebase import data_versions
     from ..outputs import check_product_path, write_dataset, write_table
     from ..pipeline import Run
-    from ..orbits.stage import compute_passes
-    from ..orbits.timebase import data_versions
     from ..progress import Stages
 
     check_product_path(args.out, "table")
@@ -47,38 +50,45 @@ def main(args) -> int:
     run.data_versions.update(data_versions())
     distributed = args.scheduler is not None or args.workers is not None
     streamed = (args.engine or scenario.engine.passes) == "batched" and not distributed
+    if distributed and args.engine == "skyfield":
+        raise QsatInputError("--engine", "skyfield", "the batched engine with --scheduler/--workers")
+    partition = cluster_partition(args)  # checked with or without a cluster: a stray flag is an error
+    # Every refusal (bad stations or elements, a job too big, a cluster that does not answer) comes
+    # as one line before the first progress line.
+    job = plan(scenario, mode=run.mode)
+    outputs = {"--out": args.out, "--series": args.series} if streamed else None
+    job.check(streamed=streamed, outputs=outputs)
     names = ["passes", "geometry", "write"] if streamed else ["passes", "write"]
-    with Stages(names, label="qsat passes", quiet=args.quiet) as progress:
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(cluster_client(args)) if distributed else None
+        progress = stack.enter_context(Stages(names, label="qsat passes", quiet=args.quiet))
         progress("passes")
-        if distributed:
-            result = _distributed(args, scenario, run.mode)
-        elif not streamed:
-            result = compute_passes(scenario, engine=args.engine, mode=run.mode)
+        if streamed:
+            table = _streamed(args, job, run, progress)
         else:
-            table = _streamed(args, scenario, run, progress)
-        if not streamed:
+            if distributed:
+                from ..orbits.distributed import compute_passes_distributed
+
+                result = compute_passes_distributed(scenario, client, mode=run.mode, sat_block=partition[0],
+                                                    time_block_s=partition[1])
+            else:
+                result = compute_passes(scenario, engine=args.engine, mode=run.mode)
             for message in result.warnings:
                 run.warn(message)
             table = result.passes
-            progress("write")
-            if args.series is not None:
-                write_dataset(result.geometry, args.series, run.provenance())
-        else:
-            progress("write")
+        progress("write")
+        if args.series is not None and not streamed:
+            write_dataset(result.geometry, args.series, run.provenance())
         write_table(table, args.out, run.provenance())
     print(f"{len(table)} passes -> {args.out}")
     return 0
 
 
-def _streamed(args, scenario, run, progress):
+def _streamed(args, job, run, progress):
     """The batched engine group by group of passes, each group's geometry appended to ``--series``
     as it comes: the pass table."""
     import pandas as pd
 
-    from ..orbits.stage import plan
-
-    job = plan(scenario, mode=run.mode)
-    job.check(streamed=True, outputs={"--out": args.out, "--series": args.series})
     propagator = job.propagator()
     records = job.find(propagator)
     for message in job.warnings:
@@ -103,16 +113,3 @@ def _append_series(geometry, path: Path, provenance: dict, *, first: bool) -> No
         append_dataset(geometry.dataset(), path, provenance, dim="pass", first=first)
     else:
         append_netcdf(geometry, path, provenance, dim="pass", first=first)
-
-
-def _distributed(args, scenario, mode):
-    """The batched engine as Dask tasks on ``--scheduler`` or a local ``--workers`` cluster."""
-    from ..errors import QsatInputError
-    from ..orbits.distributed import compute_passes_distributed
-
-    if args.engine == "skyfield":
-        raise QsatInputError("--engine", "skyfield", "the batched engine with --scheduler/--workers")
-    sat_block, time_block_s = cluster_partition(args)
-    with cluster_client(args) as client:
-        return compute_passes_distributed(scenario, client, mode=mode, sat_block=sat_block,
-                                          time_block_s=time_block_s)
