@@ -116,6 +116,25 @@ def cluster_client(args):
             cluster.close()
 
 
+def refuse_unstreamed_cluster(args, scenario) -> None:
+    """A ``--workers``/``--scheduler`` pipeline run refused in one line for a scenario the pipeline
+    does not stream group by group (:func:`qsat.pipeline.refuse_unstreamable`)."""
+    if cluster_requested(args):
+        from ..pipeline import refuse_unstreamable
+
+        refuse_unstreamable(scenario, "--scheduler" if args.scheduler is not None else "--workers")
+
+
+def pipeline_cluster(stack: contextlib.ExitStack, args, partition):
+    """The :class:`qsat.pipeline_distributed.Cluster` of ``--workers``/``--scheduler``, its client
+    entered on ``stack`` (closed with it); None without those flags."""
+    if not cluster_requested(args):
+        return None
+    from ..pipeline_distributed import Cluster
+
+    return Cluster(stack.enter_context(cluster_client(args)), *partition)
+
+
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="show no progress (warnings and errors still show)")

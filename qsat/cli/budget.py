@@ -11,12 +11,11 @@ those groups on Dask, as ``qsat run`` does.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-import contextlib
-
-from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition,
-               cluster_requested, require_sections, stage_progress)
+from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_partition, pipeline_cluster,
+               refuse_unstreamed_cluster, require_sections, stage_progress)
 
 
 def register(sub) -> None:
@@ -37,7 +36,7 @@ def main(args) -> int:
     from ..orbits.stage import plan
     from ..orbits.stations import resolve_station
     from ..outputs import check_output_file, check_product_path, write_dataset, write_table
-    from ..pipeline import execute, refuse_unstreamable, streamable
+    from ..pipeline import execute, streamable
 
     sched = args.out.with_name(args.out.stem + ".schedule.csv")
     check_product_path(args.out, "dataset")
@@ -47,16 +46,10 @@ def main(args) -> int:
     names = [resolve_station(spec, i).name for i, spec in enumerate(scenario.ground_stations)]
     check_references(scenario.network, names)  # fail before the pass search, not after
     partition = cluster_partition(args)  # checked with or without a cluster: a stray flag is an error
-    streamed = streamable(scenario)
-    if cluster_requested(args):
-        refuse_unstreamable(scenario, "--scheduler" if args.scheduler is not None else "--workers")
-    plan(scenario, backend=args.backend).check(streamed=streamed)  # refused in one line before computing
+    refuse_unstreamed_cluster(args, scenario)
+    plan(scenario, backend=args.backend).check(streamed=streamable(scenario))  # refused before computing
     with contextlib.ExitStack() as stack:
-        cluster = None
-        if cluster_requested(args):
-            from ..pipeline_distributed import Cluster
-
-            cluster = Cluster(stack.enter_context(cluster_client(args)), *partition)
+        cluster = pipeline_cluster(stack, args, partition)
         progress = stack.enter_context(stage_progress(scenario, args, until="budget", then=("write",)))
         # series=False: a streamable scenario's per-step products are computed group by group and dropped
         run = execute(scenario, backend=args.backend, until="budget", progress=progress, series=False,

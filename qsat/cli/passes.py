@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition
+from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition,
+               cluster_requested)
 
 
 def register(sub) -> None:
@@ -48,7 +49,7 @@ def main(args) -> int:
     scenario = scenario_mod.load(args.scenario)
     run = Run(scenario=scenario, backend=resolve(args.backend), mode=compute_mode(args.backend))
     run.data_versions.update(data_versions())
-    distributed = args.scheduler is not None or args.workers is not None
+    distributed = cluster_requested(args)
     streamed = (args.engine or scenario.engine.passes) == "batched" and not distributed
     if distributed and args.engine == "skyfield":
         raise QsatInputError("--engine", "skyfield", "the batched engine with --scheduler/--workers")

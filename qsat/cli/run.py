@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_client, cluster_partition,
-               cluster_requested, require_extra, stage_progress)
+from . import (add_backend_option, add_cluster_options, add_quiet_option, cluster_partition, pipeline_cluster,
+               refuse_unstreamed_cluster, require_extra, stage_progress)
 
 
 def register(sub) -> None:
@@ -54,19 +54,17 @@ def main(args) -> int:
     from ..errors import QsatInputError
     from ..outputs import PieceWriter, check_output_dir, moved, parse_formats, staged_dir, write_products
     from ..orbits.stage import plan
-    from ..pipeline import execute, refuse_unstreamable, streamable
+    from ..pipeline import execute, streamable
 
     formats = parse_formats(args.format)  # bad input fails before the work starts
     check_output_dir(args.out, overwrite=args.overwrite)
-    distributed = cluster_requested(args)
     partition = cluster_partition(args)  # checked with or without a cluster: a stray flag is an error
     if args.group_steps is not None and args.group_steps < 1:
         raise QsatInputError("--group-steps", args.group_steps, "a positive number of steps")
     scenario = scenario_mod.load(args.scenario)
     if scenario.montecarlo is not None and scenario.link is not None and scenario.protocol is not None:
         require_extra("montecarlo", "montecarlo (the scenario's [montecarlo] section)", "distributed")
-    if distributed:
-        refuse_unstreamable(scenario, "--scheduler" if args.scheduler is not None else "--workers")
+    refuse_unstreamed_cluster(args, scenario)
     # Without a Monte Carlo the passes, link and keys run group by group of passes, their per-step
     # products written into the output as they come (qsat.pipeline.streamable): memory is set by
     # the group. A job that cannot fit in memory, or whose files cannot fit on the disk, is
@@ -76,11 +74,7 @@ def main(args) -> int:
     if not args.no_series:
         check_series_disk(args.out, estimate, scenario, formats)
     with contextlib.ExitStack() as stack:
-        cluster = None
-        if distributed:
-            from ..pipeline_distributed import Cluster
-
-            cluster = Cluster(stack.enter_context(cluster_client(args)), *partition)
+        cluster = pipeline_cluster(stack, args, partition)
         progress = stack.enter_context(stage_progress(scenario, args, then=("write",)))
         staged = stack.enter_context(staged_dir(args.out))
         pieces = PieceWriter(staged, formats) if streamed and not args.no_series else None
